@@ -1,0 +1,149 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *		The C side of the tenant catalog: where its relations are, and how
+ *		a change to it reaches every backend.
+ *
+ * Ordinary DML on a table sends no invalidation, so the statement trigger
+ * tenancy._catalog_changed() on tenancy.tenants and tenancy.members asks
+ * for a relcache invalidation of the changed table.  PostgreSQL delivers it
+ * to our own backend at the next command and to every other backend when
+ * the change commits, at their next transaction start or lock acquisition
+ * (and context.c polls once per statement).  The relcache callback below
+ * then drops the relation OIDs cached here and tells context.c to forget
+ * its lookups.  Nothing here is shared between backends.
+ *
+ * Also defined here, for the crypto subsystem: tenancy.master_key_file.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "tenancy.h"
+
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+PG_FUNCTION_INFO_V1(tenancy_catalog_changed);
+
+char	   *TenancyMasterKeyFile = NULL;
+
+/*
+ * Relation OIDs looked up by name in schema tenancy, cached until any
+ * relcache invalidation touches one of them (or everything).
+ */
+typedef struct TenancyRelidCacheEntry
+{
+	const char *relname;
+	Oid			relid;
+} TenancyRelidCacheEntry;
+
+static TenancyRelidCacheEntry relid_cache[] = {
+	{"tenants", InvalidOid},
+	{"tenants_pkey", InvalidOid},
+	{"tenants_slug_key", InvalidOid},
+	{"members", InvalidOid},
+	{"members_pkey", InvalidOid},
+};
+
+/*
+ * Relcache callback: when one of our catalog relations (or every relation)
+ * is invalidated, forget the OIDs and every lookup derived from them.
+ */
+static void
+tenancy_relcache_callback(Datum arg, Oid relid)
+{
+	bool		ours = !OidIsValid(relid);
+	int			i;
+
+	for (i = 0; i < lengthof(relid_cache) && !ours; i++)
+		ours = (relid_cache[i].relid == relid);
+
+	if (!ours)
+		return;
+
+	for (i = 0; i < lengthof(relid_cache); i++)
+		relid_cache[i].relid = InvalidOid;
+	TenancyCatalogChanged();
+}
+
+/*
+ * Return the OID of relation "relname" in schema tenancy.  Only valid
+ * inside a transaction; the answer is cached until invalidated.
+ */
+Oid
+TenancyCatalogRelid(const char *relname, bool missing_ok)
+{
+	TenancyRelidCacheEntry *entry = NULL;
+	Oid			nspid;
+	Oid			relid;
+	int			i;
+
+	for (i = 0; i < lengthof(relid_cache); i++)
+	{
+		if (strcmp(relid_cache[i].relname, relname) == 0)
+		{
+			entry = &relid_cache[i];
+			if (OidIsValid(entry->relid))
+				return entry->relid;
+			break;
+		}
+	}
+
+	nspid = get_namespace_oid(TENANCY_SCHEMA, true);
+	relid = OidIsValid(nspid) ? get_relname_relid(relname, nspid) : InvalidOid;
+	if (!OidIsValid(relid))
+	{
+		if (missing_ok)
+			return InvalidOid;
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s.%s\" does not exist", TENANCY_SCHEMA,
+						relname),
+				 errhint("Run CREATE EXTENSION tenancy in this database.")));
+	}
+	if (entry)
+		entry->relid = relid;
+	return relid;
+}
+
+/*
+ * tenancy._catalog_changed(): statement trigger on tenancy.tenants and
+ * tenancy.members.  Queues a relcache invalidation of the changed table so
+ * that every backend drops its cached tenant lookups once this commits.
+ */
+Datum
+tenancy_catalog_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("tenancy._catalog_changed() must be called as a trigger")));
+
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * Define the catalog's settings and register the relcache callback (once
+ * per backend: _PG_init runs once).
+ */
+void
+TenancyCatalogInit(void)
+{
+	DefineCustomStringVariable("tenancy.master_key_file",
+							   "File holding the 32-byte master key (hex or base64).",
+							   "Per-tenant keys are derived from it; the key itself is never shown.",
+							   &TenancyMasterKeyFile,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	CacheRegisterRelcacheCallback(tenancy_relcache_callback, (Datum) 0);
+}
