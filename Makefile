@@ -21,9 +21,9 @@ PG_CFLAGS  += -Wall -Wmissing-prototypes -Wpointer-arith -Werror=vla \
               -Wimplicit-fallthrough=3 -Wformat-security
 
 REGRESS      = setup catalog context
-REGRESS_OPTS = --inputdir=. --dbname=tenancy_regress
-ISOLATION      = context_invalidation require_local
-ISOLATION_OPTS = --inputdir=test/concurrency --dbname=tenancy_isolation
+REGRESS_OPTS = --inputdir=.
+ISOLATION      = context_invalidation create_tenant_race
+ISOLATION_OPTS = --inputdir=test/concurrency
 
 EXTRA_CLEAN = sql/tenancy--$(EXTVERSION).sql output_iso
 

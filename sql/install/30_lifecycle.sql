@@ -35,6 +35,17 @@ COMMENT ON FUNCTION tenancy._resolve_tenant(text) IS 'Resolve a slug or uuid to 
 REVOKE ALL ON FUNCTION tenancy._resolve_tenant(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._resolve_tenant(text) TO tenancy_admin;
 
+CREATE FUNCTION tenancy._slug_hint(slug text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT CASE WHEN v.s ~ '^[a-z0-9][a-z0-9_-]{1,62}$' THEN format('Try %L.', v.s)
+                ELSE 'For example ''acme'' or ''acme-eu''.' END
+      FROM (SELECT left(trim(both '-_' FROM
+                  regexp_replace(lower(coalesce(_slug_hint.slug, '')), '[^a-z0-9_-]+', '-', 'g')), 63) AS s) v
+$$;
+COMMENT ON FUNCTION tenancy._slug_hint(text) IS 'A hint for an invalid slug: the nearest valid one, when there is one.';
+
 -- Seam for later subsystems (partitions, keys): called once per new tenant,
 -- in the same transaction.  Upgrade scripts replace its body.
 CREATE FUNCTION tenancy._on_tenant_created(tenant_id uuid) RETURNS void
@@ -67,9 +78,7 @@ BEGIN
         RAISE EXCEPTION 'invalid tenant slug "%"', create_tenant.slug
             USING ERRCODE = '22023',
                   DETAIL = 'A slug has 2 to 63 characters: lower-case letters, digits, "-" and "_", starting with a letter or digit.',
-                  HINT = format('Try %L.',
-                                left(trim(both '-_' from
-                                     regexp_replace(lower(create_tenant.slug), '[^a-z0-9_-]+', '-', 'g')), 63));
+                  HINT = tenancy._slug_hint(create_tenant.slug);
     END IF;
     IF create_tenant.plan IS NULL THEN
         RAISE EXCEPTION 'plan must not be null'
@@ -93,10 +102,18 @@ BEGIN
                   HINT = 'Omit the id to have one generated.';
     END IF;
 
-    INSERT INTO tenancy.tenants AS t (id, slug, name, plan)
-    VALUES (coalesce(create_tenant.id, gen_random_uuid()), create_tenant.slug,
-            coalesce(create_tenant.name, create_tenant.slug), create_tenant.plan)
-    RETURNING t.id INTO v_id;
+    BEGIN
+        INSERT INTO tenancy.tenants AS t (id, slug, name, plan)
+        VALUES (coalesce(create_tenant.id, gen_random_uuid()), create_tenant.slug,
+                coalesce(create_tenant.name, create_tenant.slug), create_tenant.plan)
+        RETURNING t.id INTO v_id;
+    EXCEPTION WHEN unique_violation THEN
+        -- A concurrent create_tenant committed the same slug or id first.
+        RAISE EXCEPTION 'tenant "%" already exists', create_tenant.slug
+            USING ERRCODE = '23505',
+                  DETAIL = 'Another session created it concurrently.',
+                  HINT = 'Choose another slug.';
+    END;
 
     PERFORM tenancy._on_tenant_created(v_id);
     RETURN v_id;
