@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(make gcc openssl
       postgresql-15 postgresql-server-dev-15 libssl-dev
-      postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl)
+      postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl pgbouncer)
 # Extra packages a target asks for (e.g. valgrind for `make valgrind`).
 PKGS+=(${TENANCY_EXTRA_PKGS:-})
 

@@ -59,7 +59,7 @@ test)
     }
     suite "pg_regress and isolation (make installcheck)" regress
     suite "pgTAP (pg_prove test/pgtap)" pgtap
-    for t in test/dump/*.sh test/concurrency/*.sh; do
+    for t in test/dump/*.sh test/config/*.sh test/concurrency/*.sh; do
         [ -e "$t" ] || continue
         suite "$t" bash "$t"
     done

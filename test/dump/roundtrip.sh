@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# pg_dump / pg_restore round trip: tenants, plans (changed seeds and new
+# ones), members and the table registry come back identical, and the
+# restored database enforces the tenant context as before.
+# Needs PGHOST/PGPORT/PGUSER of a superuser (run.sh sets them).
+set -euo pipefail
+
+SRC=tenancy_dump_src
+DST=tenancy_dump_dst
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"; dropdb --if-exists $SRC; dropdb --if-exists $DST' EXIT
+
+PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
+DROP DATABASE IF EXISTS tenancy_dump_src;
+DROP DATABASE IF EXISTS tenancy_dump_dst;
+CREATE DATABASE tenancy_dump_src;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_tenancy_dump') THEN
+    CREATE ROLE regress_tenancy_dump LOGIN;
+  END IF;
+END $$;
+SQL
+
+psql -X -q -o /dev/null -v ON_ERROR_STOP=1 -d $SRC <<'SQL'
+CREATE EXTENSION tenancy;
+INSERT INTO tenancy.plans (name, max_rows, features) VALUES ('startup', 5000, '{audit}');
+UPDATE tenancy.plans SET max_rows = 123456 WHERE name = 'basic';
+SELECT tenancy.create_tenant('acme', 'Acme Corp', 'startup', '11111111-1111-4111-8111-111111111111');
+SELECT tenancy.create_tenant('globex', 'Globex', 'premium');
+SELECT tenancy.create_tenant('initech');
+SELECT tenancy.suspend_tenant('globex', 'unpaid');
+UPDATE tenancy.tenants SET settings = '{"region": "eu", "seats": 12}' WHERE slug = 'acme';
+SELECT tenancy.grant_tenant('regress_tenancy_dump', 'acme', 'admin');
+SELECT tenancy.grant_tenant('regress_tenancy_dump', 'globex', 'viewer');
+CREATE TABLE public.orders (tenant_id uuid NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+INSERT INTO tenancy.tables (relid, tenant_column) VALUES ('public.orders', 'tenant_id');
+SQL
+
+snapshot() {
+    psql -X -At -v ON_ERROR_STOP=1 -d "$1" <<'SQL'
+SELECT 'plan', name, max_rows, max_bytes, statement_timeout, max_statements_per_second,
+       audit_retention, features, builtin FROM tenancy.plans ORDER BY name;
+SELECT 'tenant', id, slug, name, status, plan, settings, created_at, updated_at,
+       status_changed_at, status_reason FROM tenancy.tenants ORDER BY slug;
+SELECT 'member', t.slug, m.role_name, m.level, m.granted_at
+  FROM tenancy.members m JOIN tenancy.tenants t ON t.id = m.tenant_id ORDER BY 2, 3;
+SELECT 'table', relid::text, tenant_column, partitioned, audited FROM tenancy.tables ORDER BY 2;
+SQL
+}
+
+snapshot $SRC > "$WORK/before.txt"
+pg_dump -Fc -f "$WORK/dump.pgc" $SRC
+createdb $DST
+pg_restore --exit-on-error -d $DST "$WORK/dump.pgc"
+snapshot $DST > "$WORK/after.txt"
+
+fail=0
+if diff -u "$WORK/before.txt" "$WORK/after.txt"; then
+    echo "ok 1 - catalog rows identical after pg_dump/pg_restore ($(wc -l < "$WORK/after.txt") rows)"
+else
+    echo "not ok 1 - catalog rows differ after pg_dump/pg_restore"; fail=1
+fi
+
+# The restored catalog still drives the context.
+out=$(psql -X -q -At -d $DST -c "SET ROLE regress_tenancy_dump" \
+      -c "SET tenancy.tenant = 'acme'" -c "SELECT tenancy.current_tenant()" 2>&1)
+if [ "$out" = "11111111-1111-4111-8111-111111111111" ]; then
+    echo "ok 2 - restored member enters its tenant"
+else
+    echo "not ok 2 - restored member enters its tenant: $out"; fail=1
+fi
+if out=$(psql -X -q -At -d $DST -c "SET ROLE regress_tenancy_dump" \
+         -c "SET tenancy.tenant = 'globex'" 2>&1); then
+    echo "not ok 3 - suspended tenant refused after restore: $out"; fail=1
+else
+    echo "ok 3 - suspended tenant refused after restore"
+fi
+if out=$(psql -X -q -At -d $DST -c "SET ROLE regress_tenancy_dump" \
+         -c "SET tenancy.tenant = 'initech'" 2>&1); then
+    echo "not ok 4 - non-member refused after restore: $out"; fail=1
+else
+    echo "ok 4 - non-member refused after restore"
+fi
+echo "1..4"
+exit $fail
