@@ -33,7 +33,7 @@ include $(PGXS)
 sql/tenancy--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
-.PHONY: demo test bench deps check-meta
+.PHONY: demo test bench valgrind deps check-meta
 deps:
 	@test/lib/deps.sh
 
@@ -48,3 +48,6 @@ bench:
 
 check-meta:
 	@test/lib/check-meta.sh
+
+valgrind:
+	@test/lib/run.sh valgrind

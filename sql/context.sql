@@ -132,6 +132,32 @@ RESET tenancy.tenant;
 RESET ROLE;
 SELECT tenancy.resume_tenant('globex');
 
+-- Role grants count too: losing the group (or tenancy_admin) bites at the
+-- next statement, like a revocation.
+SET ROLE regress_tenancy_carol;
+SET tenancy.tenant = 'globex';
+RESET ROLE;
+REVOKE regress_tenancy_group FROM regress_tenancy_carol;
+SET ROLE regress_tenancy_carol;
+SELECT tenancy.current_tenant_slug();
+RESET ROLE;
+GRANT regress_tenancy_group TO regress_tenancy_carol;
+SET ROLE regress_tenancy_carol;
+SELECT tenancy.current_tenant_slug();
+RESET tenancy.tenant;
+SET ROLE regress_tenancy_admin;
+SET tenancy.tenant = 'hooli';
+RESET ROLE;
+REVOKE tenancy_admin FROM regress_tenancy_admin;
+SET ROLE regress_tenancy_admin;
+SELECT tenancy.current_tenant_slug();
+RESET ROLE;
+GRANT tenancy_admin TO regress_tenancy_admin;
+SET ROLE regress_tenancy_admin;
+SELECT tenancy.current_tenant_slug();
+RESET tenancy.tenant;
+RESET ROLE;
+
 -- A table isolated by a hand-written policy on current_tenant(): generic
 -- plans across tenant switches, and parallel workers.
 CREATE TABLE regress_tenancy_s.docs (tenant_id uuid NOT NULL, n int NOT NULL);

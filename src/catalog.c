@@ -11,7 +11,9 @@
  * the change commits, at their next transaction start or lock acquisition
  * (and context.c polls once per statement).  The relcache callback below
  * then drops the relation OIDs cached here and tells context.c to forget
- * its lookups.  Nothing here is shared between backends.
+ * its lookups.  Changes to roles (pg_authid, pg_auth_members) do the same
+ * through syscache callbacks, since membership flows through role grants.
+ * Nothing here is shared between backends.
  *
  * Also defined here, for the crypto subsystem: tenancy.master_key_file.
  *
@@ -25,6 +27,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(tenancy_catalog_changed);
 
@@ -66,6 +69,18 @@ tenancy_relcache_callback(Datum arg, Oid relid)
 
 	for (i = 0; i < lengthof(relid_cache); i++)
 		relid_cache[i].relid = InvalidOid;
+	TenancyCatalogChanged();
+}
+
+/*
+ * Syscache callback for pg_authid and pg_auth_members: a role gained or
+ * lost superuser, was dropped, or was granted or revoked a role (perhaps
+ * tenancy_admin, perhaps a group that is a tenant member).  Membership
+ * decisions cached by context.c may be wrong now.
+ */
+static void
+tenancy_role_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
 	TenancyCatalogChanged();
 }
 
@@ -146,4 +161,6 @@ TenancyCatalogInit(void)
 							   NULL, NULL, NULL);
 
 	CacheRegisterRelcacheCallback(tenancy_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, tenancy_role_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, tenancy_role_callback, (Datum) 0);
 }

@@ -626,7 +626,7 @@ revalidate_context(const TenancyContextExtra *ctx)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied for tenant \"%s\"", ctx->tenant.slug),
-					 errdetail("Role \"%s\" is no longer a member of this tenant.",
+					 errdetail("Role \"%s\" may no longer enter this tenant: its membership or its administrator privileges were revoked.",
 							   role_name_or_oid(ctx->role)),
 					 errhint("RESET tenancy.tenant; an administrator can grant access with tenancy.grant_tenant().")));
 			break;
