@@ -5,7 +5,8 @@ set -euo pipefail
 
 PKGS=(make gcc openssl
       postgresql-15 postgresql-server-dev-15 libssl-dev
-      postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl pgbouncer)
+      postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl pgbouncer
+      valgrind)
 # Extra packages a target asks for (e.g. valgrind for `make valgrind`).
 PKGS+=(${TENANCY_EXTRA_PKGS:-})
 

@@ -7,7 +7,6 @@ cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 MODE=${1:?usage: run.sh demo|test|bench|valgrind}
 
-[ "$MODE" = valgrind ] && export TENANCY_EXTRA_PKGS="valgrind"
 
 test/lib/deps.sh
 
@@ -59,6 +58,7 @@ test)
     }
     suite "pg_regress and isolation (make installcheck)" regress
     suite "pgTAP (pg_prove test/pgtap)" pgtap
+    suite "valgrind memcheck over pg_regress and isolation" bash test/lib/valgrind.sh
     for t in test/dump/*.sh test/config/*.sh test/concurrency/*.sh; do
         [ -e "$t" ] || continue
         suite "$t" bash "$t"

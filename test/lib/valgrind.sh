@@ -41,9 +41,11 @@ for f in "$VG_DIR"/vg.*.log; do
             ours=$((ours + 1)); echo "$rec"
         elif grep -q '^==[0-9]*== [A-Z]' <<<"$rec"; then
             theirs=$((theirs + 1))
+            grep -m1 '^==[0-9]*== [A-Z]' <<<"$rec" | sed 's/^==[0-9]*== /  elsewhere: /' >>"$VG_DIR/kinds"
         fi
     done < <(awk 'BEGIN{RS=""; ORS="\0"} {print}' "$f")
 done
+[ -f "$VG_DIR/kinds" ] && sort "$VG_DIR/kinds" | uniq -c
 echo "valgrind: $ours error(s) through tenancy code, $theirs elsewhere in PostgreSQL"
 rm -rf "$VG_DIR"
 [ "$rc" -eq 0 ] && [ "$ours" -eq 0 ]
