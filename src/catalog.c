@@ -15,7 +15,8 @@
  * through syscache callbacks, since membership flows through role grants.
  * Nothing here is shared between backends.
  *
- * Also defined here, for the crypto subsystem: tenancy.master_key_file.
+ * Also defined here: tenancy.master_key_file (for the crypto subsystem) and
+ * tenancy.managed_schemas (read by the auto_register event trigger).
  *
  *-------------------------------------------------------------------------
  */
@@ -32,6 +33,7 @@
 PG_FUNCTION_INFO_V1(tenancy_catalog_changed);
 
 char	   *TenancyMasterKeyFile = NULL;
+char	   *TenancyManagedSchemas = NULL;
 
 /*
  * Relation OIDs looked up by name in schema tenancy, cached until any
@@ -158,6 +160,15 @@ TenancyCatalogInit(void)
 							   "",
 							   PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("tenancy.managed_schemas",
+							   "Schemas whose new tables with a tenant_id column are registered at once.",
+							   "A comma-separated list; read by the tenancy_auto_register event trigger.",
+							   &TenancyManagedSchemas,
+							   "",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
 							   NULL, NULL, NULL);
 
 	CacheRegisterRelcacheCallback(tenancy_relcache_callback, (Datum) 0);

@@ -76,5 +76,6 @@ extern bool TenancyIsAdmin(Oid roleid);
 extern void TenancyCatalogInit(void);
 extern Oid	TenancyCatalogRelid(const char *relname, bool missing_ok);
 extern char *TenancyMasterKeyFile;
+extern char *TenancyManagedSchemas;
 
 #endif							/* TENANCY_H */

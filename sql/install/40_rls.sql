@@ -1,0 +1,334 @@
+-- Row-level security generator: register_table, unregister_table, the
+-- auto_register event trigger, and the isolation linter check_isolation().
+--
+-- A registered table gets: a uuid tenant column (NOT NULL, DEFAULT
+-- tenancy.current_tenant(), FK to tenancy.tenants ON DELETE CASCADE), an
+-- index leading with it, ENABLE + FORCE ROW LEVEL SECURITY and one policy
+-- tenancy_isolation, on itself and on every partition or inheritance child,
+-- now and later (the event trigger).  TRUNCATE, which RLS does not govern,
+-- is revoked from every role but the owner and administrators.
+
+GRANT REFERENCES (id) ON tenancy.tenants TO tenancy_admin;
+
+-- The policy expression, as PostgreSQL deparses it, for comparisons.
+CREATE FUNCTION tenancy._policy_expr(col name) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT format('(%I = tenancy.current_tenant())', _policy_expr.col) $$;
+COMMENT ON FUNCTION tenancy._policy_expr(name) IS 'The tenancy_isolation policy expression for a tenant column, as pg_policies shows it.';
+
+-- The table and every partition or inheritance descendant of it.
+CREATE FUNCTION tenancy._table_tree(tbl regclass) RETURNS TABLE (relid regclass, depth int)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    WITH RECURSIVE tree(relid, depth) AS (
+        SELECT _table_tree.tbl::oid, 0
+        UNION ALL
+        SELECT i.inhrelid, t.depth + 1 FROM pg_inherits i JOIN tree t ON i.inhparent = t.relid
+    )
+    SELECT relid::regclass, depth FROM tree
+$$;
+COMMENT ON FUNCTION tenancy._table_tree(regclass) IS 'A table with all its partitions and inheritance children, recursively.';
+
+-- The registered table a relation belongs to (itself or an ancestor).
+CREATE FUNCTION tenancy._registered_root(rel regclass) RETURNS regclass
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    WITH RECURSIVE up(relid, depth) AS (
+        SELECT _registered_root.rel::oid, 0
+        UNION ALL
+        SELECT i.inhparent, u.depth + 1 FROM pg_inherits i JOIN up u ON i.inhrelid = u.relid
+    )
+    SELECT t.relid FROM up JOIN tenancy.tables t ON t.relid::oid = up.relid
+     ORDER BY up.depth DESC LIMIT 1
+$$;
+COMMENT ON FUNCTION tenancy._registered_root(regclass) IS 'The registered table that a relation is, or descends from; NULL if none.';
+
+-- Is a role an administrator (superuser or privileges of tenancy_admin)?
+CREATE FUNCTION tenancy._is_admin_role(role oid) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.oid = _is_admin_role.role), false)
+        OR (EXISTS (SELECT 1 FROM pg_roles a WHERE a.rolname = 'tenancy_admin')
+            AND _is_admin_role.role <> 0
+            AND EXISTS (SELECT 1 FROM pg_roles r WHERE r.oid = _is_admin_role.role)
+            AND pg_has_role(_is_admin_role.role, 'tenancy_admin', 'USAGE'))
+$$;
+COMMENT ON FUNCTION tenancy._is_admin_role(oid) IS 'Is the role a superuser or does it have the privileges of tenancy_admin?';
+
+-- Bring one relation of a registered tree up to the contract.  Every step
+-- checks first, so running it again changes nothing.
+CREATE FUNCTION tenancy._protect(rel regclass, col name) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_class  pg_class%ROWTYPE;
+    v_att    pg_attribute%ROWTYPE;
+    v_grant  record;
+    v_name   text;
+BEGIN
+    SELECT * INTO v_class FROM pg_class c WHERE c.oid = _protect.rel;
+    SELECT * INTO v_att FROM pg_attribute a
+     WHERE a.attrelid = _protect.rel AND a.attname = _protect.col AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist', _protect.col, _protect.rel
+            USING ERRCODE = '42703',
+                  HINT = 'Inheritance children must have the tenant column of their parent.';
+    END IF;
+
+    IF NOT v_att.attnotnull THEN
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', _protect.rel, _protect.col);
+    END IF;
+    IF NOT v_att.atthasdef THEN
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT tenancy.current_tenant()',
+                       _protect.rel, _protect.col);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint k
+                    WHERE k.conrelid = _protect.rel AND k.contype = 'f'
+                      AND k.confrelid = 'tenancy.tenants'::regclass
+                      AND k.conkey = ARRAY[v_att.attnum]) THEN
+        v_name := left(v_class.relname || '_' || _protect.col, 53) || '_tenant_fkey';
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%I) REFERENCES tenancy.tenants (id) ON DELETE CASCADE',
+                       _protect.rel, v_name, _protect.col);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index i
+                    WHERE i.indrelid = _protect.rel AND i.indkey[0] = v_att.attnum) THEN
+        EXECUTE format('CREATE INDEX ON %s (%I)', _protect.rel, _protect.col);
+    END IF;
+
+    IF NOT v_class.relrowsecurity THEN
+        EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', _protect.rel);
+    END IF;
+    IF NOT v_class.relforcerowsecurity THEN
+        EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', _protect.rel);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_policies p
+                    WHERE p.schemaname = (SELECT nspname FROM pg_namespace WHERE oid = v_class.relnamespace)
+                      AND p.tablename = v_class.relname AND p.policyname = 'tenancy_isolation'
+                      AND p.permissive = 'PERMISSIVE' AND p.cmd = 'ALL' AND p.roles = '{public}'
+                      AND p.qual = tenancy._policy_expr(_protect.col)
+                      AND p.with_check = tenancy._policy_expr(_protect.col)) THEN
+        IF EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = _protect.rel
+                      AND p.polname = 'tenancy_isolation') THEN
+            EXECUTE format('DROP POLICY tenancy_isolation ON %s', _protect.rel);
+        END IF;
+        EXECUTE format('CREATE POLICY tenancy_isolation ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
+                       'USING (%I = tenancy.current_tenant()) WITH CHECK (%I = tenancy.current_tenant())',
+                       _protect.rel, _protect.col, _protect.col);
+    END IF;
+
+    -- TRUNCATE is not subject to RLS: only the owner and administrators keep it.
+    FOR v_grant IN
+        SELECT DISTINCT a.grantee FROM aclexplode(v_class.relacl) a
+         WHERE a.privilege_type = 'TRUNCATE' AND a.grantee <> v_class.relowner
+           AND NOT tenancy._is_admin_role(a.grantee)
+    LOOP
+        IF v_grant.grantee = 0 THEN
+            EXECUTE format('REVOKE TRUNCATE ON %s FROM PUBLIC', _protect.rel);
+        ELSE
+            EXECUTE format('REVOKE TRUNCATE ON %s FROM %I', _protect.rel,
+                           (SELECT rolname FROM pg_roles WHERE oid = v_grant.grantee));
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy._protect(regclass, name) IS 'Apply the registration contract to one relation (idempotent).';
+REVOKE ALL ON FUNCTION tenancy._protect(regclass, name) FROM PUBLIC;
+
+CREATE FUNCTION tenancy.register_table(tbl regclass, tenant_column name DEFAULT 'tenant_id')
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_class  pg_class%ROWTYPE;
+    v_nsp    name;
+    v_att    pg_attribute%ROWTYPE;
+    v_known  name;
+    v_rel    regclass;
+    v_rows   boolean;
+BEGIN
+    IF register_table.tbl IS NULL OR register_table.tenant_column IS NULL THEN
+        RAISE EXCEPTION 'table and tenant column must not be null'
+            USING ERRCODE = '22004',
+                  HINT = 'Call tenancy.register_table(''schema.table'') or give the column as second argument.';
+    END IF;
+    SELECT * INTO v_class FROM pg_class c WHERE c.oid = register_table.tbl;
+    SELECT n.nspname INTO v_nsp FROM pg_namespace n WHERE n.oid = v_class.relnamespace;
+
+    IF v_class.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION 'cannot register % as a tenant table', register_table.tbl
+            USING ERRCODE = '42809',
+                  DETAIL = format('It is a %s; only ordinary and partitioned tables hold tenant rows.',
+                                  CASE v_class.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                                       WHEN 'f' THEN 'foreign table' WHEN 'S' THEN 'sequence'
+                                       WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' ELSE 'relation' END),
+                  HINT = 'Register the tables it reads; views should be created WITH (security_invoker).';
+    END IF;
+    IF v_class.relpersistence = 't' THEN
+        RAISE EXCEPTION 'cannot register temporary table %', register_table.tbl
+            USING ERRCODE = '0A000',
+                  HINT = 'A temporary table is private to its session already.';
+    END IF;
+    IF v_nsp IN ('pg_catalog', 'information_schema', 'tenancy', 'tenancy_archive') OR v_nsp LIKE 'pg\_toast%' THEN
+        RAISE EXCEPTION 'cannot register % in schema "%"', register_table.tbl, v_nsp
+            USING ERRCODE = '42809',
+                  HINT = 'Register tables of your application''s schemas only.';
+    END IF;
+    IF v_class.relispartition OR EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = register_table.tbl) THEN
+        v_rel := tenancy._registered_root(register_table.tbl);
+        RAISE EXCEPTION 'cannot register % on its own: it is a partition or inheritance child', register_table.tbl
+            USING ERRCODE = '42809',
+                  DETAIL = CASE WHEN v_rel IS NULL THEN 'Its parent would stay queryable without the policy.'
+                                ELSE format('It is covered through the registered table %s.', v_rel) END,
+                  HINT = 'Register the topmost parent table; its partitions and children are covered with it.';
+    END IF;
+    SELECT t.tenant_column INTO v_known FROM tenancy.tables t WHERE t.relid = register_table.tbl;
+    IF v_known IS NOT NULL AND v_known <> register_table.tenant_column THEN
+        RAISE EXCEPTION '% is already registered with tenant column "%"', register_table.tbl, v_known
+            USING ERRCODE = '55000',
+                  HINT = 'Call tenancy.unregister_table() first to change the column.';
+    END IF;
+    IF NOT pg_has_role(v_class.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table % to register it', register_table.tbl
+            USING ERRCODE = '42501',
+                  HINT = 'Run tenancy.register_table() as the table''s owner (a member of tenancy_admin), or as a superuser.';
+    END IF;
+
+    SELECT * INTO v_att FROM pg_attribute a
+     WHERE a.attrelid = register_table.tbl AND a.attname = register_table.tenant_column
+       AND NOT a.attisdropped AND a.attnum > 0;
+    IF NOT FOUND THEN
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', register_table.tbl) INTO v_rows;
+        IF v_rows AND tenancy.current_tenant_slug() IS NULL THEN
+            RAISE EXCEPTION 'table % has rows but no column "%"', register_table.tbl, register_table.tenant_column
+                USING ERRCODE = '55000',
+                      DETAIL = 'Registering would have to assign its existing rows to a tenant.',
+                      HINT = 'Add and fill the column yourself, or SET tenancy.tenant to the tenant that owns every existing row, then register again.';
+        END IF;
+        IF v_rows THEN
+            -- Every existing row goes to the tenant in force (evaluated once).
+            EXECUTE format('ALTER TABLE %s ADD COLUMN %I uuid NOT NULL DEFAULT tenancy.current_tenant()',
+                           register_table.tbl, register_table.tenant_column);
+        ELSE
+            EXECUTE format('ALTER TABLE %s ADD COLUMN %I uuid',
+                           register_table.tbl, register_table.tenant_column);
+        END IF;
+    ELSIF v_att.atttypid <> 'uuid'::regtype THEN
+        RAISE EXCEPTION 'column "%" of % has type %, not uuid', register_table.tenant_column,
+                        register_table.tbl, format_type(v_att.atttypid, v_att.atttypmod)
+            USING ERRCODE = '42804',
+                  HINT = 'Tenant columns hold tenancy.tenants.id: convert it with ALTER TABLE ... ALTER COLUMN ... TYPE uuid USING ..., or name another column.';
+    ELSIF NOT v_att.attnotnull THEN
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I IS NULL)', register_table.tbl,
+                       register_table.tenant_column) INTO v_rows;
+        IF v_rows THEN
+            RAISE EXCEPTION 'column "%" of % has NULL values', register_table.tenant_column, register_table.tbl
+                USING ERRCODE = '23502',
+                      HINT = 'Assign every row to a tenant first (UPDATE ... SET ' || quote_ident(register_table.tenant_column) || ' = ...).';
+        END IF;
+    END IF;
+
+    FOR v_rel IN SELECT t.relid FROM tenancy._table_tree(register_table.tbl) t ORDER BY t.depth LOOP
+        PERFORM tenancy._protect(v_rel, register_table.tenant_column);
+    END LOOP;
+
+    -- Administrators export and offboard tenants through the policy.
+    EXECUTE format('GRANT SELECT, DELETE ON %s TO tenancy_admin', register_table.tbl);
+
+    INSERT INTO tenancy.tables AS t (relid, tenant_column)
+    VALUES (register_table.tbl, register_table.tenant_column)
+    ON CONFLICT (relid) DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION tenancy.register_table(regclass, name) IS 'Make a table tenant-scoped: tenant column, index, FORCE RLS and the tenancy_isolation policy, on it and all its partitions and children (idempotent).';
+REVOKE ALL ON FUNCTION tenancy.register_table(regclass, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy.register_table(regclass, name) TO tenancy_admin;
+
+CREATE FUNCTION tenancy.unregister_table(tbl regclass)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_rel regclass;
+BEGIN
+    IF unregister_table.tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = '22004',
+              HINT = 'Pass a registered table, e.g. ''public.orders''.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM tenancy.tables t WHERE t.relid = unregister_table.tbl) THEN
+        RAISE EXCEPTION 'table % is not registered', unregister_table.tbl
+            USING ERRCODE = '22023',
+                  HINT = 'Registered tables are listed in tenancy.tables.';
+    END IF;
+    FOR v_rel IN SELECT t.relid FROM tenancy._table_tree(unregister_table.tbl) t ORDER BY t.depth DESC LOOP
+        IF EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = v_rel AND p.polname = 'tenancy_isolation') THEN
+            EXECUTE format('DROP POLICY tenancy_isolation ON %s', v_rel);
+        END IF;
+        EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', v_rel);
+        IF NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = v_rel) THEN
+            EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', v_rel);
+        END IF;
+    END LOOP;
+    DELETE FROM tenancy.tables t WHERE t.relid = unregister_table.tbl;
+END
+$$;
+COMMENT ON FUNCTION tenancy.unregister_table(regclass) IS 'Remove the tenancy_isolation policies and FORCE RLS that register_table added; the tenant column, its index and foreign key stay.';
+REVOKE ALL ON FUNCTION tenancy.unregister_table(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy.unregister_table(regclass) TO tenancy_admin;
+
+-- Event trigger: cover partitions and children created or attached later,
+-- and register new tables in tenancy.managed_schemas.
+CREATE FUNCTION tenancy.auto_register() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_cmd     record;
+    v_root    regclass;
+    v_col     name;
+    v_rel     regclass;
+    v_schemas text[];
+BEGIN
+    -- Our own DDL below fires this trigger again: nothing to do then.
+    IF current_setting('tenancy_internal.in_auto_register', true) = 'on' THEN
+        RETURN;
+    END IF;
+    v_schemas := string_to_array(replace(coalesce(current_setting('tenancy.managed_schemas', true), ''), ' ', ''), ',');
+    PERFORM set_config('tenancy_internal.in_auto_register', 'on', true);
+
+    FOR v_cmd IN
+        SELECT DISTINCT c.objid::regclass AS rel, c.schema_name
+          FROM pg_event_trigger_ddl_commands() c
+         WHERE c.object_type IN ('table', 'table column')
+           AND c.classid = 'pg_class'::regclass
+           AND EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = c.objid AND k.relkind IN ('r', 'p'))
+    LOOP
+        v_root := tenancy._registered_root(v_cmd.rel);
+        IF v_root IS NOT NULL THEN
+            SELECT t.tenant_column INTO v_col FROM tenancy.tables t WHERE t.relid = v_root;
+            FOR v_rel IN SELECT t.relid FROM tenancy._table_tree(v_root) t ORDER BY t.depth LOOP
+                PERFORM tenancy._protect(v_rel, v_col);
+            END LOOP;
+        ELSIF v_cmd.schema_name = ANY (v_schemas)
+              AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = v_cmd.rel)
+              AND EXISTS (SELECT 1 FROM pg_attribute a
+                           WHERE a.attrelid = v_cmd.rel AND a.attname = 'tenant_id'
+                             AND NOT a.attisdropped) THEN
+            PERFORM tenancy.register_table(v_cmd.rel, 'tenant_id');
+        END IF;
+    END LOOP;
+    PERFORM set_config('tenancy_internal.in_auto_register', 'off', true);
+END
+$$;
+COMMENT ON FUNCTION tenancy.auto_register() IS 'Event trigger: protect partitions and children added to registered tables, and register new tables with a tenant_id column in tenancy.managed_schemas.';
+REVOKE ALL ON FUNCTION tenancy.auto_register() FROM PUBLIC;
+
+CREATE EVENT TRIGGER tenancy_auto_register ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    EXECUTE FUNCTION tenancy.auto_register();
