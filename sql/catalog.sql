@@ -1,4 +1,5 @@
 -- Catalog and lifecycle: tenants, plans, members; validation and privileges.
+\set SHOW_CONTEXT never
 \set VERBOSITY default
 
 -- Every catalog table is dumped by pg_dump, and everything is commented.
@@ -37,6 +38,8 @@ SELECT tenancy.create_tenant('Acme Two');
 SELECT tenancy.create_tenant('a');
 SELECT tenancy.create_tenant('-acme');
 SELECT tenancy.create_tenant(repeat('x', 64));
+SELECT tenancy.create_tenant('deadbeefdeadbeefdeadbeefdeadbeef');
+SELECT tenancy.suspend_tenant('{11111111-1111-4111-8111-111111111111');
 SELECT tenancy.create_tenant('hooli', plan => 'gold');
 SELECT tenancy.create_tenant('hooli', plan => NULL);
 SELECT tenancy.create_tenant('acme');

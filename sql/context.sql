@@ -1,4 +1,5 @@
 -- The tenant context: tenancy.tenant, current_tenant(), require_local.
+\set SHOW_CONTEXT never
 -- Uses the tenants and roles created by catalog.sql:
 --   acme (alice, viewer), globex (bob admin-level, group -> carol),
 --   hooli (bob viewer), initech (offboarded).

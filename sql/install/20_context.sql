@@ -10,3 +10,8 @@ CREATE FUNCTION tenancy.current_tenant_slug() RETURNS text
     LANGUAGE C STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'tenancy_current_tenant_slug';
 COMMENT ON FUNCTION tenancy.current_tenant_slug() IS 'The slug of the tenant in force, or NULL when none is set.';
+
+-- Administrators may set the superuser-only settings, per role or session
+-- (ALTER ROLE app SET tenancy.require_local = on needs this, PostgreSQL 15+).
+GRANT SET ON PARAMETER tenancy.require_local TO tenancy_admin;
+GRANT SET ON PARAMETER tenancy.managed_schemas TO tenancy_admin;

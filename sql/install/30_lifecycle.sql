@@ -16,7 +16,7 @@ BEGIN
             USING ERRCODE = '22004',
                   HINT = 'Pass the tenant''s slug or uuid.';
     END IF;
-    IF _resolve_tenant.tenant ~* '^\{?[0-9a-f]{4}(-?[0-9a-f]{4}){7}\}?$' THEN
+    IF _resolve_tenant.tenant ~* '^([0-9a-f]{4}(-?[0-9a-f]{4}){7}|\{[0-9a-f]{4}(-?[0-9a-f]{4}){7}\})$' THEN
         SELECT t.id INTO v_id FROM tenancy.tenants t
          WHERE t.id = _resolve_tenant.tenant::uuid;
     ELSE
@@ -80,6 +80,12 @@ BEGIN
                   DETAIL = 'A slug has 2 to 63 characters: lower-case letters, digits, "-" and "_", starting with a letter or digit.',
                   HINT = tenancy._slug_hint(create_tenant.slug);
     END IF;
+    IF create_tenant.slug ~ '^([0-9a-f]{4}(-?[0-9a-f]{4}){7})$' THEN
+        RAISE EXCEPTION 'invalid tenant slug "%"', create_tenant.slug
+            USING ERRCODE = '22023',
+                  DETAIL = 'It reads as a uuid, so SET tenancy.tenant would look it up as a tenant id.',
+                  HINT = 'Choose a slug that is not 32 hexadecimal digits.';
+    END IF;
     IF create_tenant.plan IS NULL THEN
         RAISE EXCEPTION 'plan must not be null'
             USING ERRCODE = '22004',
@@ -111,8 +117,8 @@ BEGIN
         -- A concurrent create_tenant committed the same slug or id first.
         RAISE EXCEPTION 'tenant "%" already exists', create_tenant.slug
             USING ERRCODE = '23505',
-                  DETAIL = 'Another session created it concurrently.',
-                  HINT = 'Choose another slug.';
+                  DETAIL = 'Another session concurrently created a tenant with this slug or id.',
+                  HINT = 'Choose another slug (or omit the id).';
     END;
 
     PERFORM tenancy._on_tenant_created(v_id);

@@ -33,7 +33,7 @@ tree(root, relid, col, depth) AS (
     SELECT tr.root, i.inhrelid, tr.col, tr.depth + 1
       FROM pg_inherits i JOIN tree tr ON i.inhparent = tr.relid
 ),
-rel AS (
+rel AS MATERIALIZED (
     SELECT tr.root, tr.relid, tr.col, tr.depth, c.relname, c.relkind, c.relispartition,
            c.relrowsecurity, c.relforcerowsecurity, c.relowner, c.relacl,
            format('%s', tr.relid::regclass) AS name,
@@ -42,8 +42,22 @@ rel AS (
              WHERE a.attrelid = tr.relid AND a.attname = tr.col AND NOT a.attisdropped) AS colnum
       FROM tree tr JOIN pg_class c ON c.oid = tr.relid
 ),
-bypass AS (
+bypass AS MATERIALIZED (
     SELECT r.oid FROM pg_roles r WHERE r.rolsuper OR r.rolbypassrls
+),
+-- Each relation's tenancy_isolation policy, if it is exactly the contract.
+good_policy AS MATERIALIZED (
+    SELECT r.relid FROM rel r JOIN pg_policy p ON p.polrelid = r.relid
+     WHERE p.polname = 'tenancy_isolation' AND p.polpermissive AND p.polcmd = '*'
+       AND p.polroles = '{0}'
+       AND pg_get_expr(p.polqual, p.polrelid) = tenancy._policy_expr(r.col)
+       AND pg_get_expr(p.polwithcheck, p.polrelid) = tenancy._policy_expr(r.col)
+),
+secdef AS MATERIALIZED (
+    SELECT f.oid, f.proowner, f.prosrc FROM pg_proc f
+      JOIN pg_namespace fn ON fn.oid = f.pronamespace
+     WHERE f.prosecdef AND f.proowner IN (SELECT oid FROM bypass)
+       AND fn.nspname NOT IN ('pg_catalog', 'information_schema', 'tenancy')
 ),
 findings(severity, object, problem, fix) AS (
     -- Registry rows whose table is gone.
@@ -69,12 +83,7 @@ findings(severity, object, problem, fix) AS (
                 ELSE format('partition or child of %s lacks the tenancy_isolation policy: it can be queried directly', r.root_name) END,
            format('SELECT tenancy.register_table(%L);', r.root_name)
       FROM rel r
-     WHERE NOT EXISTS (SELECT 1 FROM pg_policies p
-                        WHERE p.schemaname = (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = r.relid)
-                          AND p.tablename = r.relname AND p.policyname = 'tenancy_isolation'
-                          AND p.permissive = 'PERMISSIVE' AND p.cmd = 'ALL' AND p.roles = '{public}'
-                          AND p.qual = tenancy._policy_expr(r.col)
-                          AND p.with_check = tenancy._policy_expr(r.col))
+     WHERE r.relid NOT IN (SELECT g.relid FROM good_policy g)
     UNION ALL
     SELECT 'error', format('policy %I on %s', p.polname, r.name),
            'an extra permissive policy: permissive policies are OR-ed, so it widens what tenants see or write',
@@ -136,11 +145,16 @@ findings(severity, object, problem, fix) AS (
            format('SECURITY DEFINER as %s, who bypasses row level security, and reads tenant table %s',
                   quote_ident(pg_get_userbyid(f.proowner)), r.name),
            format('Make it SECURITY INVOKER, or have it owned by a role without BYPASSRLS: ALTER FUNCTION %s OWNER TO <role>;', f.oid::regprocedure)
-      FROM pg_proc f
-      JOIN pg_namespace fn ON fn.oid = f.pronamespace
+      FROM secdef f
       JOIN rel r ON r.depth = 0 AND f.prosrc ~* ('\m' || r.relname || '\M')
-     WHERE f.prosecdef AND f.proowner IN (SELECT oid FROM bypass)
-       AND fn.nspname NOT IN ('pg_catalog', 'information_schema', 'tenancy')
+    UNION ALL
+    -- Memberships outlive DROP ROLE (roles belong to the cluster); a new
+    -- role of the same name would inherit them.
+    SELECT 'warning', format('membership of role %I in tenant %s', m.role_name, t.slug),
+           'the role does not exist: a role created later with this name would enter the tenant',
+           format('SELECT tenancy.revoke_tenant(%L, %L);', m.role_name, t.slug)
+      FROM tenancy.members m JOIN tenancy.tenants t ON t.id = m.tenant_id
+     WHERE NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = m.role_name)
     UNION ALL
     -- Tables that look tenant-scoped but are not registered.
     SELECT DISTINCT 'warning', format('%s', c.oid::regclass),
