@@ -56,6 +56,7 @@ test)
              -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION tenancy"
         pg_prove --ext .sql -d tenancy_tap -U postgres test/pgtap/
     }
+    suite "META.json matches tenancy.control" test/lib/check-meta.sh
     suite "pg_regress and isolation (make installcheck)" regress
     suite "pgTAP (pg_prove test/pgtap)" pgtap
     suite "valgrind memcheck over pg_regress and isolation" bash test/lib/valgrind.sh
