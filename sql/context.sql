@@ -63,6 +63,16 @@ SELECT regress_tenancy_s.peek_definer();
 SELECT tenancy.current_tenant_slug();
 SELECT regress_tenancy_s.whoami();
 
+-- A context entered by one role serves another role after SET ROLE only
+-- if that role may enter the tenant too.
+SET tenancy.tenant = 'acme';
+RESET ROLE;
+SELECT tenancy.current_tenant_slug() AS superuser_may;
+SET ROLE regress_tenancy_bob;
+SELECT tenancy.current_tenant_slug() AS bob_may_not;
+SET ROLE regress_tenancy_alice;
+SELECT tenancy.current_tenant_slug() AS alice_again;
+
 -- SET LOCAL, savepoints, ROLLBACK and RESET.
 RESET tenancy.tenant;
 BEGIN;

@@ -17,11 +17,12 @@
  *	   nothing can be checked, so a non-empty value is refused.
  *
  * 2.  Every use goes through TenancyCurrentTenant().  Once per statement it
- *	   processes pending invalidations; when tenancy.tenants or
- *	   tenancy.members changed since the context was validated (catalog.c
- *	   bumps our generation) it validates again, for the role that set it,
- *	   so a suspension or revocation committed elsewhere bites at the next
- *	   statement.  With tenancy.require_local on, a context set by an
+ *	   processes pending invalidations; when tenancy.tenants, tenancy.members
+ *	   or the roles changed since the context was validated (catalog.c bumps
+ *	   our generation) it validates again, for the role that set it, so a
+ *	   suspension or revocation committed elsewhere bites at the next
+ *	   statement.  After SET ROLE to another role, it validates for that
+ *	   role instead (context_role()).  With tenancy.require_local on, a context set by an
  *	   earlier transaction is treated as absent.
  *
  * 3.  Parallel workers receive the canonical uuid through the leader's GUC
@@ -125,6 +126,7 @@ static uint64 catalog_generation = 1;
 /* Revalidation result for the extra currently in force. */
 static uint64 revalidated_serial = 0;
 static uint64 revalidated_gen = 0;
+static Oid	revalidated_role = InvalidOid;
 static uint64 next_serial = 1;
 
 /* Statement whose invalidations we last processed. */
@@ -587,8 +589,24 @@ tenancy_tenant_show(void)
 }
 
 /*
- * Validate the context in force again, for the role that set it, when the
- * catalog changed since it was last validated.  Raises on failure.
+ * The role a context must be valid for now.  Normally the role that set it:
+ * the session's role, or the owner of a SECURITY DEFINER function whose SET
+ * clause set it.  When neither the current user nor the session's outer
+ * role (SET ROLE) is that role any more, the session switched identity
+ * since, and the context must be valid for the role it switched to: a
+ * tenant entered by one role never serves another that may not enter it.
+ */
+static Oid
+context_role(const TenancyContextExtra *ctx)
+{
+	if (ctx->role == GetUserId() || ctx->role == GetOuterUserId())
+		return ctx->role;
+	return GetOuterUserId();
+}
+
+/*
+ * Validate the context in force again when the catalog changed since it
+ * was last validated, or the session switched roles.  Raises on failure.
  */
 static void
 revalidate_context(const TenancyContextExtra *ctx)
@@ -597,6 +615,7 @@ revalidate_context(const TenancyContextExtra *ctx)
 	TenancyTenant tenant;
 	uint64		gen;
 	char		status = 0;
+	Oid			roleid = context_role(ctx);
 
 	/* Once per statement, take in invalidations committed elsewhere. */
 	if (freshened_at != GetCurrentStatementStartTimestamp())
@@ -605,13 +624,14 @@ revalidate_context(const TenancyContextExtra *ctx)
 		freshened_at = GetCurrentStatementStartTimestamp();
 	}
 
-	if (ctx->validated_gen == catalog_generation ||
-		(revalidated_serial == ctx->serial && revalidated_gen == catalog_generation))
+	if ((ctx->validated_gen == catalog_generation && roleid == ctx->role) ||
+		(revalidated_serial == ctx->serial && revalidated_gen == catalog_generation &&
+		 revalidated_role == roleid))
 		return;
 
 	gen = catalog_generation;
 	format_uuid(&ctx->tenant.id, canonical);
-	switch (lookup_tenant(canonical, ctx->role, &tenant, &status))
+	switch (lookup_tenant(canonical, roleid, &tenant, &status))
 	{
 		case TENANCY_LOOKUP_OK:
 			break;
@@ -626,8 +646,11 @@ revalidate_context(const TenancyContextExtra *ctx)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied for tenant \"%s\"", ctx->tenant.slug),
-					 errdetail("Role \"%s\" may no longer enter this tenant: its membership or its administrator privileges were revoked.",
-							   role_name_or_oid(ctx->role)),
+					 roleid == ctx->role ?
+					 errdetail("Role \"%s\" is no longer a member of this tenant, or lost its administrator privileges.",
+							   role_name_or_oid(roleid)) :
+					 errdetail("The tenant was entered by role \"%s\"; role \"%s\", in force since, is not a member of it.",
+							   role_name_or_oid(ctx->role), role_name_or_oid(roleid)),
 					 errhint("RESET tenancy.tenant; an administrator can grant access with tenancy.grant_tenant().")));
 			break;
 		case TENANCY_LOOKUP_INACTIVE:
@@ -640,6 +663,7 @@ revalidate_context(const TenancyContextExtra *ctx)
 	}
 	revalidated_serial = ctx->serial;
 	revalidated_gen = gen;
+	revalidated_role = roleid;
 }
 
 /*

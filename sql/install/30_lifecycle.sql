@@ -45,6 +45,8 @@ CREATE FUNCTION tenancy._slug_hint(slug text) RETURNS text
                   regexp_replace(lower(coalesce(_slug_hint.slug, '')), '[^a-z0-9_-]+', '-', 'g')), 63) AS s) v
 $$;
 COMMENT ON FUNCTION tenancy._slug_hint(text) IS 'A hint for an invalid slug: the nearest valid one, when there is one.';
+REVOKE ALL ON FUNCTION tenancy._slug_hint(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._slug_hint(text) TO tenancy_admin;
 
 -- Seam for later subsystems (partitions, keys): called once per new tenant,
 -- in the same transaction.  Upgrade scripts replace its body.

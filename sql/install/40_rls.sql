@@ -16,6 +16,8 @@ CREATE FUNCTION tenancy._policy_expr(col name) RETURNS text
     SET search_path = pg_catalog, pg_temp
     AS $$ SELECT format('(%I = tenancy.current_tenant())', _policy_expr.col) $$;
 COMMENT ON FUNCTION tenancy._policy_expr(name) IS 'The tenancy_isolation policy expression for a tenant column, as pg_policies shows it.';
+REVOKE ALL ON FUNCTION tenancy._policy_expr(name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._policy_expr(name) TO tenancy_admin;
 
 -- The table and every partition or inheritance descendant of it.
 CREATE FUNCTION tenancy._table_tree(tbl regclass) RETURNS TABLE (relid regclass, depth int)
@@ -30,6 +32,8 @@ CREATE FUNCTION tenancy._table_tree(tbl regclass) RETURNS TABLE (relid regclass,
     SELECT relid::regclass, depth FROM tree
 $$;
 COMMENT ON FUNCTION tenancy._table_tree(regclass) IS 'A table with all its partitions and inheritance children, recursively.';
+REVOKE ALL ON FUNCTION tenancy._table_tree(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._table_tree(regclass) TO tenancy_admin;
 
 -- The registered table a relation belongs to (itself or an ancestor).
 CREATE FUNCTION tenancy._registered_root(rel regclass) RETURNS regclass
@@ -45,6 +49,8 @@ CREATE FUNCTION tenancy._registered_root(rel regclass) RETURNS regclass
      ORDER BY up.depth DESC LIMIT 1
 $$;
 COMMENT ON FUNCTION tenancy._registered_root(regclass) IS 'The registered table that a relation is, or descends from; NULL if none.';
+REVOKE ALL ON FUNCTION tenancy._registered_root(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._registered_root(regclass) TO tenancy_admin;
 
 -- Is a role an administrator (superuser or privileges of tenancy_admin)?
 CREATE FUNCTION tenancy._is_admin_role(role oid) RETURNS boolean
@@ -58,6 +64,8 @@ CREATE FUNCTION tenancy._is_admin_role(role oid) RETURNS boolean
             AND pg_has_role(_is_admin_role.role, 'tenancy_admin', 'USAGE'))
 $$;
 COMMENT ON FUNCTION tenancy._is_admin_role(oid) IS 'Is the role a superuser or does it have the privileges of tenancy_admin?';
+REVOKE ALL ON FUNCTION tenancy._is_admin_role(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._is_admin_role(oid) TO tenancy_admin;
 
 -- Bring one relation of a registered tree up to the contract.  Every step
 -- checks first, so running it again changes nothing.
@@ -138,6 +146,7 @@ END
 $$;
 COMMENT ON FUNCTION tenancy._protect(regclass, name) IS 'Apply the registration contract to one relation (idempotent).';
 REVOKE ALL ON FUNCTION tenancy._protect(regclass, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._protect(regclass, name) TO tenancy_admin;
 
 CREATE FUNCTION tenancy.register_table(tbl regclass, tenant_column name DEFAULT 'tenant_id')
     RETURNS void

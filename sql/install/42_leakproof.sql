@@ -20,6 +20,7 @@ CREATE FUNCTION tenancy._leakproof_candidates()
       ('pg_catalog.ts_match_vq(tsvector,tsquery)'::regprocedure, '@@ (tsvector @@ tsquery)', 'Evaluates a query against a document; its errors depend on the query''s shape (stack depth), not on row values.')
 $$;
 COMMENT ON FUNCTION tenancy._leakproof_candidates() IS 'The curated built-in functions tenancy.mark_leakproof() may mark LEAKPROOF, with the reason for each.';
+REVOKE ALL ON FUNCTION tenancy._leakproof_candidates() FROM PUBLIC;
 
 CREATE FUNCTION tenancy.mark_leakproof(enable boolean DEFAULT true)
     RETURNS TABLE (function regprocedure, operator text, leakproof boolean, reason text)
