@@ -147,6 +147,24 @@ RESET enable_seqscan;
 RESET tenancy.tenant;
 RESET ROLE;
 
+-- A non-superuser administrator registers the tables it owns, exports and
+-- offboards (archiving) through every registered table.
+GRANT CREATE ON SCHEMA regress_rls TO regress_tenancy_admin;
+SET ROLE regress_tenancy_admin;
+CREATE TABLE regress_rls.admin_owned (id int);
+SELECT tenancy.register_table('regress_rls.admin_owned');
+SELECT tenancy.register_table('regress_rls.customers');
+SELECT tenancy.create_tenant('rls-c') IS NOT NULL AS created;
+SET tenancy.tenant = 'rls-c';
+INSERT INTO regress_rls.admin_owned VALUES (1), (2);
+INSERT INTO regress_rls.customers (id, name) VALUES (7, 'Cy');
+RESET tenancy.tenant;
+SELECT table_name, count(*) FROM tenancy.export_tenant('rls-c') GROUP BY 1 ORDER BY 1;
+SELECT * FROM tenancy.offboard_tenant('rls-c', archive => true) ORDER BY 1;
+RESET ROLE;
+SELECT relname FROM pg_class WHERE relnamespace = 'tenancy_archive'::regnamespace AND relkind = 'r' ORDER BY 1;
+SELECT count(*) AS archived_admin_owned FROM tenancy_archive."admin_owned__rls-c";
+
 -- Export and offboarding.
 SELECT table_name, count(*) FROM tenancy.export_tenant('rls-b') GROUP BY 1 ORDER BY 1;
 SELECT table_name, "row" - 'tenant_id' AS "row" FROM tenancy.export_tenant('rls-b')

@@ -70,7 +70,7 @@ GRANT EXECUTE ON FUNCTION tenancy._is_admin_role(oid) TO tenancy_admin;
 -- Bring one relation of a registered tree up to the contract.  Every step
 -- checks first, so running it again changes nothing.
 CREATE FUNCTION tenancy._protect(rel regclass, col name) RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -85,7 +85,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'column "%" of relation % does not exist', _protect.col, _protect.rel
             USING ERRCODE = '42703',
-                  HINT = 'Inheritance children must have the tenant column of their parent.';
+                  HINT = 'A registered table and its children keep their tenant column; to drop it, run tenancy.unregister_table() first.';
     END IF;
 
     IF NOT v_att.attnotnull THEN
@@ -247,6 +247,14 @@ BEGIN
     END LOOP;
 
     -- Administrators export and offboard tenants through the policy.
+    IF NOT has_schema_privilege('tenancy_admin', v_class.relnamespace, 'USAGE') THEN
+        IF pg_has_role((SELECT n.nspowner FROM pg_namespace n WHERE n.oid = v_class.relnamespace), 'USAGE') THEN
+            EXECUTE format('GRANT USAGE ON SCHEMA %I TO tenancy_admin', v_nsp);
+        ELSE
+            RAISE WARNING 'tenancy_admin has no USAGE on schema "%"', v_nsp
+                USING HINT = format('export_tenant() and offboard_tenant() need it: GRANT USAGE ON SCHEMA %I TO tenancy_admin;', v_nsp);
+        END IF;
+    END IF;
     EXECUTE format('GRANT SELECT, DELETE ON %s TO tenancy_admin', register_table.tbl);
 
     INSERT INTO tenancy.tables AS t (relid, tenant_column)
@@ -310,7 +318,8 @@ BEGIN
     IF current_setting('tenancy_internal.in_auto_register', true) = 'on' THEN
         RETURN;
     END IF;
-    v_schemas := string_to_array(replace(coalesce(current_setting('tenancy.managed_schemas', true), ''), ' ', ''), ',');
+    SELECT array_agg(btrim(x)) INTO v_schemas
+      FROM unnest(string_to_array(coalesce(current_setting('tenancy.managed_schemas', true), ''), ',')) x;
     PERFORM set_config('tenancy_internal.in_auto_register', 'on', true);
 
     FOR v_cmd IN

@@ -16,7 +16,7 @@ GRANT USAGE, CREATE ON SCHEMA tenancy_archive TO tenancy_admin;
 -- so that every DELETE counts its own rows rather than cascaded ones.
 CREATE FUNCTION tenancy._tables_in_delete_order()
     RETURNS TABLE (relid regclass, tenant_column name)
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -120,7 +120,13 @@ BEGIN
     PERFORM set_config('tenancy.tenant', v_id::text, true);
     FOR v_tab IN SELECT * FROM tenancy._tables_in_delete_order() LOOP
         IF offboard_tenant.archive THEN
+            -- <table>__<slug>; tables of the same name in other schemas
+            -- get a short hash of their qualified name as well.
             v_arch := left((SELECT c.relname FROM pg_class c WHERE c.oid = v_tab.relid), 40) || '__' || v_slug;
+            IF to_regclass(format('tenancy_archive.%I', v_arch)) IS NOT NULL THEN
+                v_arch := left((SELECT c.relname FROM pg_class c WHERE c.oid = v_tab.relid), 33) || '_'
+                          || left(md5(v_tab.relid::text), 6) || '__' || v_slug;
+            END IF;
             EXECUTE format('CREATE TABLE tenancy_archive.%I AS SELECT * FROM %s x WHERE x.%I = $1',
                            v_arch, v_tab.relid, v_tab.tenant_column) USING v_id;
         END IF;
