@@ -51,6 +51,8 @@ static TenancyRelidCacheEntry relid_cache[] = {
 	{"tenants_slug_key", InvalidOid},
 	{"members", InvalidOid},
 	{"members_pkey", InvalidOid},
+	{"tenant_keys", InvalidOid},
+	{"tenant_keys_pkey", InvalidOid},
 };
 
 /*
@@ -146,6 +148,13 @@ tenancy_catalog_changed(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/* Assign hook of tenancy.master_key_file: the key is reloaded on next use. */
+static void
+tenancy_master_key_assign(const char *newval, void *extra)
+{
+	TenancyCryptoMasterKeyChanged();
+}
+
 /*
  * Define the catalog's settings and register the relcache callback (once
  * per backend: _PG_init runs once).
@@ -160,7 +169,7 @@ TenancyCatalogInit(void)
 							   "",
 							   PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY,
-							   NULL, NULL, NULL);
+							   NULL, tenancy_master_key_assign, NULL);
 
 	DefineCustomStringVariable("tenancy.managed_schemas",
 							   "Schemas whose new tables with a tenant_id column are registered at once.",

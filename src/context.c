@@ -66,6 +66,7 @@
 PG_FUNCTION_INFO_V1(tenancy_current_tenant);
 PG_FUNCTION_INFO_V1(tenancy_current_tenant_slug);
 PG_FUNCTION_INFO_V1(tenancy_is_member);
+PG_FUNCTION_INFO_V1(tenancy_current_tenant_or_null);
 
 /* Longest value worth looking up: slugs are at most 63 bytes. */
 #define LOOKUP_KEYLEN	(TENANCY_SLUG_MAXLEN + 1)
@@ -149,6 +150,13 @@ void
 TenancyCatalogChanged(void)
 {
 	catalog_generation++;
+}
+
+/* The catalog generation, for other caches (crypto.c) to compare with. */
+uint64
+TenancyCatalogGeneration(void)
+{
+	return catalog_generation;
 }
 
 /*
@@ -558,11 +566,26 @@ tenancy_tenant_check(char **newval, void **extra, GucSource source)
 	return true;
 }
 
-/* Assign hook: only remember which extra is in force. */
+/*
+ * Assign hook: remember which extra is in force.  When the tenant changes
+ * (SET, RESET, DISCARD ALL, the end of SET LOCAL) the derived keys of the
+ * previous one are wiped: no key material outlives its tenant's context.
+ */
 static void
 tenancy_tenant_assign(const char *newval, void *extra)
 {
-	current_extra = (TenancyContextExtra *) extra;
+	static bool prev_set = false;
+	static pg_uuid_t prev_id;
+	TenancyContextExtra *next = (TenancyContextExtra *) extra;
+	bool		next_set = (next != NULL && next->set);
+
+	if (prev_set &&
+		(!next_set || memcmp(&prev_id, &next->tenant.id, sizeof(pg_uuid_t)) != 0))
+		TenancyCryptoWipe();
+	prev_set = next_set;
+	if (next_set)
+		prev_id = next->tenant.id;
+	current_extra = next;
 }
 
 /* Has a require_local context outlived the transaction that set it? */
@@ -712,6 +735,26 @@ tenancy_current_tenant(PG_FUNCTION_ARGS)
 	pg_uuid_t  *result;
 
 	TenancyCurrentTenant(&tenant, false);
+	result = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
+	*result = tenant.id;
+	PG_RETURN_UUID_P(result);
+}
+
+/*
+ * tenancy._current_tenant_or_null() RETURNS uuid: like current_tenant(),
+ * but NULL when no tenant is set.  For the catalog's own policies, which
+ * administrators must pass without a tenant (the planner evaluates stable
+ * functions in policies when it estimates, so a raising one would fail
+ * their statements before any privilege check).
+ */
+Datum
+tenancy_current_tenant_or_null(PG_FUNCTION_ARGS)
+{
+	TenancyTenant tenant;
+	pg_uuid_t  *result;
+
+	if (!TenancyCurrentTenant(&tenant, true))
+		PG_RETURN_NULL();
 	result = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
 	*result = tenant.id;
 	PG_RETURN_UUID_P(result);

@@ -34,6 +34,7 @@ _PG_init(void)
 
 	TenancyCatalogInit();
 	TenancyContextInit();
+	TenancyCryptoInit();
 
 	MarkGUCPrefixReserved("tenancy");
 }

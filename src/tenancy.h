@@ -9,6 +9,8 @@
  *		tenancy.c	PG_MODULE_MAGIC, _PG_init, the "tenancy" GUC prefix
  *		context.c	GUC tenancy.tenant, current_tenant(), tenant lookups
  *		catalog.c	cache invalidation for the catalog, master key GUC
+ *		crypto.c	master key, derived keys, encrypt/decrypt, KDFs
+ *		envelope.c	ciphertext wire format and AES-GCM (no PostgreSQL)
  *
  *-------------------------------------------------------------------------
  */
@@ -71,6 +73,12 @@ extern void TenancyContextInit(void);
 extern bool TenancyCurrentTenant(TenancyTenant *out, bool missing_ok);
 extern void TenancyCatalogChanged(void);
 extern bool TenancyIsAdmin(Oid roleid);
+extern uint64 TenancyCatalogGeneration(void);
+
+/* crypto.c */
+extern void TenancyCryptoInit(void);
+extern void TenancyCryptoWipe(void);
+extern void TenancyCryptoMasterKeyChanged(void);
 
 /* catalog.c */
 extern void TenancyCatalogInit(void);

@@ -11,6 +11,11 @@ CREATE FUNCTION tenancy.current_tenant_slug() RETURNS text
     AS 'MODULE_PATHNAME', 'tenancy_current_tenant_slug';
 COMMENT ON FUNCTION tenancy.current_tenant_slug() IS 'The slug of the tenant in force, or NULL when none is set.';
 
+CREATE FUNCTION tenancy._current_tenant_or_null() RETURNS uuid
+    LANGUAGE C STABLE PARALLEL SAFE LEAKPROOF
+    AS 'MODULE_PATHNAME', 'tenancy_current_tenant_or_null';
+COMMENT ON FUNCTION tenancy._current_tenant_or_null() IS 'The id of the tenant in force, or NULL when none is set (for the catalog''s own policies).';
+
 -- Administrators may set the superuser-only settings, per role or session
 -- (ALTER ROLE app SET tenancy.require_local = on needs this, PostgreSQL 15+).
 GRANT SET ON PARAMETER tenancy.require_local TO tenancy_admin;
