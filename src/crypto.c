@@ -326,7 +326,7 @@ hkdf(const char *digest, const uint8 *ikm, size_t ikmlen,
 
 /*
  * Read key version "version" of a tenant (0: the current one, the highest
- * active) from tenancy.tenant_keys, directly through its primary key index
+ * active; -1: the lowest not destroyed) from tenancy.tenant_keys, directly through its primary key index
  * so that tenant roles, who may not read the table, can still use their
  * keys.  Returns the version found (0 if none) and sets *state.
  */
@@ -361,7 +361,9 @@ read_key_version(const pg_uuid_t *tenant, int32 version, uint8 *salt,
 		char		s = isnull ? 'd' : *TextDatumGetCString(st);
 		Datum		sd;
 
-		if (version != 0 ? v != version : (s != 'a' || v <= found))
+		if (version > 0 ? v != version :
+			version == 0 ? (s != 'a' || v <= found) :
+			(s == 'd' || (found != 0 && v >= found)))
 			continue;
 		found = v;
 		*state = s;
@@ -438,6 +440,25 @@ current_version(const TenancyTenant *tenant)
 	check_caches(&tenant->id);
 	ve = hash_search(version_cache, &tenant->id, HASH_ENTER, &found);
 	ve->version = v;
+	return v;
+}
+
+/* The key version blind indexes use: the oldest one not destroyed. */
+static int32
+blind_version(const TenancyTenant *tenant)
+{
+	uint8		salt[SALT_MAXLEN];
+	int			saltlen;
+	char		state;
+	int32		v = read_key_version(&tenant->id, -1, salt, &saltlen, &state);
+
+	explicit_bzero(salt, sizeof(salt));
+	if (v == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenant \"%s\" has no usable key", tenant->slug),
+				 errdetail("Its keys were destroyed."),
+				 errhint("An administrator can create a new key version with tenancy.rotate_key().")));
 	return v;
 }
 
@@ -711,8 +732,9 @@ tenancy_reencrypt(PG_FUNCTION_ARGS)
 
 /*
  * tenancy.blind_index(value text, purpose text) RETURNS bytea: HMAC-SHA256
- * keyed per tenant and purpose.  Keyed by key version 1 so that rotation
- * keeps indexes valid; destroy_keys makes them unverifiable like the rest.
+ * keyed per tenant and purpose.  Keyed by the tenant's oldest key version
+ * that is not destroyed, so that rotation keeps indexes valid; after
+ * destroy_keys (and a new rotate_key) they start over.
  */
 Datum
 tenancy_blind_index(PG_FUNCTION_ARGS)
@@ -728,7 +750,7 @@ tenancy_blind_index(PG_FUNCTION_ARGS)
 
 	TenancyCurrentTenant(&tenant, false);
 	p = psprintf("blind:%s", text_to_cstring(purpose));
-	tenant_key(&tenant, 1, p, key);
+	tenant_key(&tenant, blind_version(&tenant), p, key);
 	result = (bytea *) palloc(VARHDRSZ + 32);
 	SET_VARSIZE(result, VARHDRSZ + 32);
 	rc = HMAC(EVP_sha256(), key, KEY_LEN, (unsigned char *) VARDATA_ANY(value),
