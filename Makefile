@@ -6,6 +6,8 @@
 #                           cluster, walk through a multi-tenant scenario
 #   make test               the same set-up, then every suite
 #   make bench              benchmarks in test/bench (figures, not assertions)
+#   make valgrind           the C-heavy suites under valgrind memcheck
+#   make fuzz               libFuzzer on the ciphertext parser (FUZZ_SECONDS=600)
 
 PG_CONFIG  ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && \
                 echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
@@ -33,7 +35,7 @@ include $(PGXS)
 sql/tenancy--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
-.PHONY: demo test bench valgrind deps check-meta
+.PHONY: demo test bench valgrind fuzz deps check-meta
 deps:
 	@test/lib/deps.sh
 
@@ -51,3 +53,6 @@ check-meta:
 
 valgrind:
 	@test/lib/run.sh valgrind
+
+fuzz:
+	@test/lib/run.sh fuzz

@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(make gcc openssl
       postgresql-15 postgresql-server-dev-15 libssl-dev
       postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl pgbouncer
-      valgrind)
+      valgrind clang-14 libclang-rt-14-dev)
 # Extra packages a target asks for (e.g. valgrind for `make valgrind`).
 PKGS+=(${TENANCY_EXTRA_PKGS:-})
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
-MODE=${1:?usage: run.sh demo|test|bench|valgrind}
+MODE=${1:?usage: run.sh demo|test|bench|valgrind|fuzz}
 
 
 test/lib/deps.sh
@@ -60,6 +60,8 @@ test)
     suite "pg_regress and isolation (make installcheck)" regress
     suite "pgTAP (pg_prove test/pgtap)" pgtap
     suite "valgrind memcheck over pg_regress and isolation" bash test/lib/valgrind.sh
+    suite "libFuzzer: envelope parser and decrypt path (${FUZZ_SECONDS:=60}s)" \
+        env FUZZ_SECONDS="$FUZZ_SECONDS" bash test/fuzz/run.sh
     for t in test/dump/*.sh test/config/*.sh test/concurrency/*.sh; do
         [ -e "$t" ] || continue
         suite "$t" bash "$t"
@@ -80,8 +82,11 @@ bench)
 valgrind)
     test/lib/valgrind.sh
     ;;
+fuzz)
+    test/fuzz/run.sh
+    ;;
 *)
-    echo "usage: run.sh demo|test|bench|valgrind" >&2
+    echo "usage: run.sh demo|test|bench|valgrind|fuzz" >&2
     exit 2
     ;;
 esac
