@@ -35,6 +35,7 @@ _PG_init(void)
 	TenancyCatalogInit();
 	TenancyContextInit();
 	TenancyCryptoInit();
+	TenancyLeakproofInit();
 
 	MarkGUCPrefixReserved("tenancy");
 }

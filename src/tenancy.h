@@ -11,6 +11,7 @@
  *		catalog.c	cache invalidation for the catalog, master key GUC
  *		crypto.c	master key, derived keys, encrypt/decrypt, KDFs
  *		envelope.c	ciphertext wire format and AES-GCM (no PostgreSQL)
+ *		leakproof.c	planner guard that makes mark_leakproof() safe
  *
  *-------------------------------------------------------------------------
  */
@@ -74,6 +75,9 @@ extern bool TenancyCurrentTenant(TenancyTenant *out, bool missing_ok);
 extern void TenancyCatalogChanged(void);
 extern bool TenancyIsAdmin(Oid roleid);
 extern uint64 TenancyCatalogGeneration(void);
+
+/* leakproof.c */
+extern void TenancyLeakproofInit(void);
 
 /* crypto.c */
 extern void TenancyCryptoInit(void);

@@ -129,18 +129,19 @@ BEGIN
                        _protect.rel, _protect.col, _protect.col);
     END IF;
 
-    -- TRUNCATE is not subject to RLS: only the owner and administrators keep it.
+    -- Privileges that reach around RLS: only the owner and administrators
+    -- keep them.  TRUNCATE empties every tenant; a TRIGGER sees every
+    -- tenant's rows as they are written; REFERENCES lets a foreign key of
+    -- one's own probe which keys exist (foreign key checks bypass RLS).
     FOR v_grant IN
-        SELECT DISTINCT a.grantee FROM aclexplode(v_class.relacl) a
-         WHERE a.privilege_type = 'TRUNCATE' AND a.grantee <> v_class.relowner
+        SELECT DISTINCT a.grantee, a.privilege_type FROM aclexplode(v_class.relacl) a
+         WHERE a.privilege_type IN ('TRUNCATE', 'TRIGGER', 'REFERENCES')
+           AND a.grantee <> v_class.relowner
            AND NOT tenancy._is_admin_role(a.grantee)
     LOOP
-        IF v_grant.grantee = 0 THEN
-            EXECUTE format('REVOKE TRUNCATE ON %s FROM PUBLIC', _protect.rel);
-        ELSE
-            EXECUTE format('REVOKE TRUNCATE ON %s FROM %I', _protect.rel,
-                           (SELECT rolname FROM pg_roles WHERE oid = v_grant.grantee));
-        END IF;
+        EXECUTE format('REVOKE %s ON %s FROM %s', v_grant.privilege_type, _protect.rel,
+                       CASE WHEN v_grant.grantee = 0 THEN 'PUBLIC'
+                            ELSE quote_ident((SELECT rolname FROM pg_roles WHERE oid = v_grant.grantee)) END);
     END LOOP;
 END
 $$;

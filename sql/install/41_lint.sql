@@ -21,6 +21,7 @@ CREATE FUNCTION tenancy.check_isolation()
     RETURNS TABLE (severity text, object text, problem text, fix text)
     LANGUAGE sql STABLE PARALLEL RESTRICTED
     SET search_path = pg_catalog, pg_temp
+    SET jit = off  -- a large query over small catalogs: compiling it costs seconds
     AS $$
 WITH RECURSIVE
 reg AS (
@@ -92,20 +93,24 @@ findings(severity, object, problem, fix) AS (
      WHERE p.polpermissive AND p.polname <> 'tenancy_isolation'
     UNION ALL
     SELECT 'error', r.name,
-           format('TRUNCATE is granted to %s: TRUNCATE is not subject to row level security and empties every tenant',
-                  CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END),
-           format('REVOKE TRUNCATE ON %s FROM %s;', r.name,
+           format('%s is granted to %s: %s', a.privilege_type,
+                  CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+                  CASE a.privilege_type
+                       WHEN 'TRUNCATE' THEN 'TRUNCATE is not subject to row level security and empties every tenant'
+                       WHEN 'TRIGGER' THEN 'a trigger of that role would see every tenant''s rows as they are written'
+                       ELSE 'a foreign key of that role could probe which keys exist in other tenants (foreign key checks bypass row level security)' END),
+           format('REVOKE %s ON %s FROM %s;', a.privilege_type, r.name,
                   CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END)
       FROM rel r, aclexplode(r.relacl) a
-     WHERE a.privilege_type = 'TRUNCATE' AND a.grantee <> r.relowner
+     WHERE a.privilege_type IN ('TRUNCATE', 'TRIGGER', 'REFERENCES') AND a.grantee <> r.relowner
        AND NOT tenancy._is_admin_role(a.grantee)
     UNION ALL
     -- Unique keys without the tenant column leak existence across tenants.
     SELECT 'warning', format('index %s on %s', i.indexrelid::regclass, r.name),
-           'a primary key or unique index without the tenant column: inserting a value another tenant already has fails, which tells that it exists',
+           'a primary key, exclusion constraint or unique index without the tenant column: inserting a value another tenant already has fails, which tells that it exists',
            format('Replace it with one that leads with %I, e.g. UNIQUE (%I, ...).', r.col, r.col)
       FROM rel r JOIN pg_index i ON i.indrelid = r.relid
-     WHERE i.indisunique AND NOT r.relispartition AND r.colnum IS NOT NULL
+     WHERE (i.indisunique OR i.indisexclusion) AND NOT r.relispartition AND r.colnum IS NOT NULL
        AND NOT (r.colnum = ANY (i.indkey::int2[]))
     UNION ALL
     -- Foreign keys between tenant tables must carry the tenant column.

@@ -1,7 +1,21 @@
 -- Opt-in LEAKPROOF marking for a curated list of built-in text-search
 -- functions, so that under row level security a predicate such as
 -- name LIKE 'abc%' can still be an index condition.  docs/reference/rls.md
--- gives the reasoning for each function, and the one residual signal.
+-- gives the reasoning for each function.  LIKE's one data-dependent error
+-- concerns its pattern; src/leakproof.c's planner guard routes every LIKE
+-- whose pattern comes from a row through _like_row_pattern, which is not
+-- leakproof, so that such a clause stays behind the policy.
+
+CREATE FUNCTION tenancy._like_row_pattern(fn oid, value text, pattern text) RETURNS boolean
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'tenancy_like_row_pattern';
+COMMENT ON FUNCTION tenancy._like_row_pattern(oid, text, text) IS 'LIKE-family built-in fn, not leakproof: the planner guard''s replacement when the pattern comes from a row.';
+
+CREATE FUNCTION tenancy._leakproof_guard_active() RETURNS boolean
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'tenancy_leakproof_guard_active';
+COMMENT ON FUNCTION tenancy._leakproof_guard_active() IS 'Is the planner guard installed (tenancy in shared_preload_libraries)?';
+REVOKE ALL ON FUNCTION tenancy._leakproof_guard_active() FROM PUBLIC;
 
 CREATE FUNCTION tenancy._leakproof_candidates()
     RETURNS TABLE (fn regprocedure, operator text, reason text)
@@ -38,6 +52,12 @@ BEGIN
         RAISE EXCEPTION 'only superusers may change LEAKPROOF markings'
             USING ERRCODE = '42501',
                   HINT = 'Run SELECT tenancy.mark_leakproof(); as a superuser.';
+    END IF;
+    IF mark_leakproof.enable AND NOT tenancy._leakproof_guard_active() THEN
+        RAISE EXCEPTION 'tenancy is not loaded through shared_preload_libraries'
+            USING ERRCODE = '55000',
+                  DETAIL = 'The planner guard that keeps row-derived LIKE patterns behind the policy needs it.',
+                  HINT = 'Add tenancy to shared_preload_libraries and restart, then run tenancy.mark_leakproof() again.';
     END IF;
     FOR v_c IN SELECT * FROM tenancy._leakproof_candidates() LOOP
         EXECUTE format('ALTER FUNCTION %s %s', v_c.fn,
