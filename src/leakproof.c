@@ -53,7 +53,7 @@ static const Oid guarded_funcs[] = {
 
 typedef struct GuardContext
 {
-	Oid			wrapper;		/* tenancy._like_row_pattern(oid, ...) */
+	Oid			wrapper;		/* tenancy._like_row_pattern(regproc, ...) */
 	bool		looked_up;
 } GuardContext;
 
@@ -69,7 +69,7 @@ is_guarded(Oid funcid)
 }
 
 /*
- * The wrapper's OID: tenancy._like_row_pattern(oid, text, text).  Looked up
+ * The wrapper's OID: tenancy._like_row_pattern(regproc, text, text).  Looked up
  * only when a query needs it.
  */
 static Oid
@@ -77,7 +77,7 @@ wrapper_oid(GuardContext *cxt)
 {
 	if (!cxt->looked_up)
 	{
-		Oid			argtypes[3] = {OIDOID, TEXTOID, TEXTOID};
+		Oid			argtypes[3] = {REGPROCOID, TEXTOID, TEXTOID};
 		List	   *name = list_make2(makeString(TENANCY_SCHEMA),
 									  makeString("_like_row_pattern"));
 
@@ -101,7 +101,7 @@ guard_call(Oid funcid, List *args, Oid collid, int location, GuardContext *cxt)
 	if (!OidIsValid(wrapper))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("function tenancy._like_row_pattern(oid, text, text) is missing"),
+				 errmsg("function tenancy._like_row_pattern(regproc, text, text) is missing"),
 				 errhint("Run ALTER EXTENSION tenancy UPDATE, or turn LIKE back to non-leakproof with tenancy.mark_leakproof(false).")));
 
 	/* bpchar operands become text, as the wrapper takes text. */
@@ -110,7 +110,7 @@ guard_call(Oid funcid, List *args, Oid collid, int location, GuardContext *cxt)
 									   COERCE_IMPLICIT_CAST);
 
 	f = makeFuncExpr(wrapper, BOOLOID,
-					 list_make3(makeConst(OIDOID, -1, InvalidOid, sizeof(Oid),
+					 list_make3(makeConst(REGPROCOID, -1, InvalidOid, sizeof(Oid),
 										  ObjectIdGetDatum(funcid), false, true),
 								lhs, lsecond(args)),
 					 InvalidOid, collid, COERCE_EXPLICIT_CALL);
@@ -176,7 +176,7 @@ tenancy_planner(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
- * tenancy._like_row_pattern(fn oid, value text, pattern text) RETURNS bool:
+ * tenancy._like_row_pattern(fn regproc, value text, pattern text) RETURNS bool:
  * calls the built-in "fn" (a LIKE-family function).  Deliberately NOT
  * leakproof; see the file header.
  */

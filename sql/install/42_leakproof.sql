@@ -6,10 +6,10 @@
 -- whose pattern comes from a row through _like_row_pattern, which is not
 -- leakproof, so that such a clause stays behind the policy.
 
-CREATE FUNCTION tenancy._like_row_pattern(fn oid, value text, pattern text) RETURNS boolean
+CREATE FUNCTION tenancy._like_row_pattern(fn regproc, value text, pattern text) RETURNS boolean
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'tenancy_like_row_pattern';
-COMMENT ON FUNCTION tenancy._like_row_pattern(oid, text, text) IS 'LIKE-family built-in fn, not leakproof: the planner guard''s replacement when the pattern comes from a row.';
+COMMENT ON FUNCTION tenancy._like_row_pattern(regproc, text, text) IS 'LIKE-family built-in fn, not leakproof: the planner guard''s replacement when the pattern comes from a row.';
 
 CREATE FUNCTION tenancy._leakproof_guard_active() RETURNS boolean
     LANGUAGE C STABLE PARALLEL SAFE
