@@ -1,28 +1,30 @@
 /*-------------------------------------------------------------------------
  *
  * leakproof.c
- *		The guard that makes tenancy.mark_leakproof() safe: LIKE and ILIKE
- *		are marked LEAKPROOF so that a constant pattern can be an index
- *		condition under row-level security, yet a pattern taken from a row
- *		must never be evaluated before the policy.
+ *		Keep LIKE and ILIKE index conditions under row-level security,
+ *		without marking any built-in LEAKPROOF.
  *
- * Why: textlike's one data-dependent error ("LIKE pattern must not end
- * with escape character") depends on the pattern operand.  With a constant
- * pattern, the error reveals nothing about rows.  With a pattern read from
- * a column ('x' LIKE secret), evaluating it below the policy would let an
- * error tell that some other tenant's row ends in a backslash.
+ * The problem: under RLS, PostgreSQL uses a user predicate as an index
+ * condition (or evaluates it before the policy) only if its function is
+ * LEAKPROOF.  textlike and texticlike are not, and rightly so: their one
+ * data-dependent error ("LIKE pattern must not end with escape character")
+ * depends on the pattern, so with a pattern read from a row ('x' LIKE
+ * secret) an error could tell a tenant something about another tenant's
+ * row.  So name LIKE 'abc%' becomes a filter over every row of the tenant.
  *
- * How: a planner hook (preloaded only) walks each query before planning.
- * Every LIKE-family operator or function call whose pattern argument
- * contains a column reference is redirected to a wrapper function that is
- * NOT leakproof and otherwise calls the same built-in.  The planner then
- * keeps that clause above the security barrier, as stock PostgreSQL does
- * for any non-leakproof clause.  Constant and parameter patterns keep the
- * leakproof built-in and stay index conditions.
+ * The fix, by construction rather than by exception: a planner hook
+ * (preloaded only) rewrites each LIKE or ILIKE whose pattern is a constant
+ * or a client-supplied parameter into a call of tenancy._like or
+ * tenancy._ilike.  Those are LEAKPROOF (their only error cannot depend on
+ * a row when the pattern is not a row's) and carry the built-ins' planner
+ * support functions, so the planner derives the same prefix index
+ * conditions.  Every other use, a pattern from a column, an outer query,
+ * a subquery, an inlined function or LIKE ANY, keeps the non-leakproof
+ * built-in and stays behind the policy as in stock PostgreSQL.  Nothing in
+ * pg_catalog changes, and a form the hook does not recognise is simply not
+ * accelerated.
  *
- * The guard runs whether or not mark_leakproof() was called: it costs one
- * tree walk per planned query and changes nothing while the built-ins are
- * not leakproof.  No state is kept between queries.
+ * No state is kept between queries.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,87 +42,70 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 
-PG_FUNCTION_INFO_V1(tenancy_like_row_pattern);
+PG_FUNCTION_INFO_V1(tenancy_like);
+PG_FUNCTION_INFO_V1(tenancy_ilike);
 PG_FUNCTION_INFO_V1(tenancy_leakproof_guard_active);
 
 static planner_hook_type prev_planner_hook = NULL;
 
-/* The built-ins whose pattern operand the guard watches, in argument 2. */
-static const Oid guarded_funcs[] = {
-	F_TEXTLIKE, F_TEXTNLIKE, F_TEXTICLIKE, F_TEXTICNLIKE,
-	F_BPCHARLIKE, F_BPCHARICLIKE
-};
-
 typedef struct GuardContext
 {
-	Oid			wrapper;		/* tenancy._like_row_pattern(regproc, ...) */
+	Oid			like;			/* tenancy._like(text, text) */
+	Oid			ilike;			/* tenancy._ilike(text, text) */
 	bool		looked_up;
 } GuardContext;
 
-static bool
-is_guarded(Oid funcid)
+/* Look the wrappers up once per planned query that needs them. */
+static void
+lookup_wrappers(GuardContext *cxt)
 {
-	int			i;
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 
-	for (i = 0; i < lengthof(guarded_funcs); i++)
-		if (guarded_funcs[i] == funcid)
-			return true;
+	if (cxt->looked_up)
+		return;
+	cxt->like = LookupFuncName(list_make2(makeString(TENANCY_SCHEMA), makeString("_like")),
+							   2, argtypes, true);
+	cxt->ilike = LookupFuncName(list_make2(makeString(TENANCY_SCHEMA), makeString("_ilike")),
+								2, argtypes, true);
+	cxt->looked_up = true;
+}
+
+/*
+ * Is this pattern safe to evaluate before the policy: a constant, or a
+ * parameter the client supplied (never one carrying a row's value from an
+ * outer query)?
+ */
+static bool
+pattern_is_safe(Node *pattern)
+{
+	while (IsA(pattern, RelabelType))
+		pattern = (Node *) ((RelabelType *) pattern)->arg;
+	if (IsA(pattern, Const))
+		return true;
+	if (IsA(pattern, Param))
+		return ((Param *) pattern)->paramkind == PARAM_EXTERN;
 	return false;
 }
 
-/*
- * The wrapper's OID: tenancy._like_row_pattern(regproc, text, text).  Looked up
- * only when a query needs it.
- */
+/* The wrapper for a LIKE-family function, or InvalidOid. */
 static Oid
-wrapper_oid(GuardContext *cxt)
+wrapper_for(Oid funcid, GuardContext *cxt)
 {
-	if (!cxt->looked_up)
-	{
-		Oid			argtypes[3] = {REGPROCOID, TEXTOID, TEXTOID};
-		List	   *name = list_make2(makeString(TENANCY_SCHEMA),
-									  makeString("_like_row_pattern"));
-
-		cxt->wrapper = LookupFuncName(name, 3, argtypes, true);
-		cxt->looked_up = true;
-	}
-	return cxt->wrapper;
-}
-
-/*
- * Rewrite "a LIKE col" (operator or function form) into
- * tenancy._like_row_pattern('textlike'::regproc, a, col).
- */
-static Node *
-guard_call(Oid funcid, List *args, Oid collid, int location, GuardContext *cxt)
-{
-	Oid			wrapper = wrapper_oid(cxt);
-	FuncExpr   *f;
-	Node	   *lhs = linitial(args);
-
-	if (!OidIsValid(wrapper))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("function tenancy._like_row_pattern(regproc, text, text) is missing"),
-				 errhint("Run ALTER EXTENSION tenancy UPDATE, or turn LIKE back to non-leakproof with tenancy.mark_leakproof(false).")));
-
-	/* bpchar operands become text, as the wrapper takes text. */
-	if (exprType(lhs) == BPCHAROID)
-		lhs = (Node *) makeRelabelType((Expr *) lhs, TEXTOID, -1, collid,
-									   COERCE_IMPLICIT_CAST);
-
-	f = makeFuncExpr(wrapper, BOOLOID,
-					 list_make3(makeConst(REGPROCOID, -1, InvalidOid, sizeof(Oid),
-										  ObjectIdGetDatum(funcid), false, true),
-								lhs, lsecond(args)),
-					 InvalidOid, collid, COERCE_EXPLICIT_CALL);
-	f->location = location;
-	return (Node *) f;
+	if (funcid != F_TEXTLIKE && funcid != F_TEXTICLIKE)
+		return InvalidOid;
+	lookup_wrappers(cxt);
+	return funcid == F_TEXTLIKE ? cxt->like : cxt->ilike;
 }
 
 static Node *
 guard_mutator(Node *node, GuardContext *cxt)
 {
+	Oid			funcid = InvalidOid;
+	List	   *args = NIL;
+	Oid			collid = InvalidOid;
+	int			location = -1;
+	Oid			wrapper;
+
 	if (node == NULL)
 		return NULL;
 	if (IsA(node, Query))
@@ -130,43 +115,44 @@ guard_mutator(Node *node, GuardContext *cxt)
 		OpExpr	   *op = (OpExpr *) node;
 
 		set_opfuncid(op);
-		if (is_guarded(op->opfuncid) && list_length(op->args) == 2 &&
-			contain_var_clause(lsecond(op->args)))
-		{
-			List	   *args = (List *) expression_tree_mutator((Node *) op->args,
-																guard_mutator, cxt);
-
-			return guard_call(op->opfuncid, args, op->inputcollid, op->location, cxt);
-		}
+		funcid = op->opfuncid;
+		args = op->args;
+		collid = op->inputcollid;
+		location = op->location;
 	}
 	else if (IsA(node, FuncExpr))
 	{
 		FuncExpr   *f = (FuncExpr *) node;
 
-		if (is_guarded(f->funcid) && list_length(f->args) == 2 &&
-			contain_var_clause(lsecond(f->args)))
-		{
-			List	   *args = (List *) expression_tree_mutator((Node *) f->args,
-																guard_mutator, cxt);
+		funcid = f->funcid;
+		args = f->args;
+		collid = f->inputcollid;
+		location = f->location;
+	}
 
-			return guard_call(f->funcid, args, f->inputcollid, f->location, cxt);
-		}
+	if (OidIsValid(funcid) && list_length(args) == 2 &&
+		pattern_is_safe(lsecond(args)) &&
+		OidIsValid(wrapper = wrapper_for(funcid, cxt)))
+	{
+		FuncExpr   *f;
+
+		args = (List *) expression_tree_mutator((Node *) args, guard_mutator, cxt);
+		f = makeFuncExpr(wrapper, BOOLOID, args, InvalidOid, collid,
+						 COERCE_EXPLICIT_CALL);
+		f->location = location;
+		return (Node *) f;
 	}
 	return expression_tree_mutator(node, guard_mutator, cxt);
 }
 
-/*
- * Planner hook: rewrite row-derived LIKE patterns, then plan as usual.
- * Only when textlike is currently marked leakproof: otherwise there is
- * nothing to guard and the query is left untouched.
- */
+/* Planner hook: rewrite constant-pattern LIKE/ILIKE, then plan as usual. */
 static PlannedStmt *
 tenancy_planner(Query *parse, const char *query_string, int cursorOptions,
 				ParamListInfo boundParams)
 {
-	if (get_func_leakproof(F_TEXTLIKE) || get_func_leakproof(F_TEXTICLIKE))
+	if (parse->commandType != CMD_UTILITY)
 	{
-		GuardContext cxt = {InvalidOid, false};
+		GuardContext cxt = {InvalidOid, InvalidOid, false};
 
 		parse = query_tree_mutator(parse, guard_mutator, &cxt, 0);
 	}
@@ -176,25 +162,23 @@ tenancy_planner(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
- * tenancy._like_row_pattern(fn regproc, value text, pattern text) RETURNS bool:
- * calls the built-in "fn" (a LIKE-family function).  Deliberately NOT
- * leakproof; see the file header.
+ * tenancy._like(value text, pattern text) / tenancy._ilike(...): LIKE and
+ * ILIKE, declared LEAKPROOF with the built-ins' support functions.  Only
+ * the planner hook puts them in a query, and only with a constant or
+ * client-supplied pattern.
  */
 Datum
-tenancy_like_row_pattern(PG_FUNCTION_ARGS)
+tenancy_like(PG_FUNCTION_ARGS)
 {
-	Oid			fn = PG_GETARG_OID(0);
+	return DirectFunctionCall2Coll(textlike, PG_GET_COLLATION(),
+								   PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
+}
 
-	if (!is_guarded(fn))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("function %u is not a LIKE-family function", fn)));
-	if (fn == F_BPCHARLIKE)
-		fn = F_TEXTLIKE;
-	else if (fn == F_BPCHARICLIKE)
-		fn = F_TEXTICLIKE;
-	return OidFunctionCall2Coll(fn, PG_GET_COLLATION(),
-								PG_GETARG_DATUM(1), PG_GETARG_DATUM(2));
+Datum
+tenancy_ilike(PG_FUNCTION_ARGS)
+{
+	return DirectFunctionCall2Coll(texticlike, PG_GET_COLLATION(),
+								   PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
 }
 
 /* tenancy._leakproof_guard_active() RETURNS bool: is the planner hook in? */

@@ -153,6 +153,18 @@ findings(severity, object, problem, fix) AS (
       FROM secdef f
       JOIN rel r ON r.depth = 0 AND f.prosrc ~* ('\m' || r.relname || '\M')
     UNION ALL
+    -- LIKE-family built-ins marked LEAKPROOF by hand: a pattern taken from
+    -- a row could then run before the policy, and its error tell about it.
+    SELECT 'error', format('function %s', p.oid::regprocedure),
+           'is marked LEAKPROOF, but raises an error that depends on its pattern: a pattern read from another tenant''s row could be evaluated before the policy and reveal it',
+           format('ALTER FUNCTION %s NOT LEAKPROOF;  -- tenancy keeps constant-pattern LIKE fast without it', p.oid::regprocedure)
+      FROM pg_proc p
+     WHERE p.oid IN ('pg_catalog.textlike(text,text)'::regprocedure, 'pg_catalog.textnlike(text,text)'::regprocedure,
+                     'pg_catalog.texticlike(text,text)'::regprocedure, 'pg_catalog.texticnlike(text,text)'::regprocedure,
+                     'pg_catalog.bpcharlike(character,text)'::regprocedure, 'pg_catalog.bpchariclike(character,text)'::regprocedure,
+                     'pg_catalog.textregexeq(text,text)'::regprocedure, 'pg_catalog.texticregexeq(text,text)'::regprocedure)
+       AND p.proleakproof
+    UNION ALL
     -- Memberships outlive DROP ROLE (roles belong to the cluster); a new
     -- role of the same name would inherit them.
     SELECT 'warning', format('membership of role %I in tenant %s', m.role_name, t.slug),

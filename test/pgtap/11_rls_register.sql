@@ -6,10 +6,6 @@
 BEGIN;
 SELECT plan(130);
 SET client_min_messages = warning;
--- check_isolation()'s plan is estimated above jit_inline_above_cost and
--- jit_optimize_above_cost, so with JIT each call spends seconds compiling a
--- query that runs in milliseconds; keep the suite quick.
-SET jit = off;
 
 -- Fixtures (as superuser) ------------------------------------------------------
 CREATE ROLE regress_tenancy_rls_a LOGIN;
