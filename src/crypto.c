@@ -640,48 +640,57 @@ tenancy_encrypt(PG_FUNCTION_ARGS)
 										 (const uint8 *) ctx, clen));
 }
 
-/* tenancy.decrypt(bytea, context text) RETURNS bytea */
-Datum
-tenancy_decrypt(PG_FUNCTION_ARGS)
+/*
+ * The common part of decrypt, decrypt_text and reencrypt: the tenant in
+ * force, then argument 0 decrypted under the context in argument 1.
+ */
+static uint8 *
+decrypt_args(FunctionCallInfo fcinfo, TenancyTenant *tenant, size_t *len,
+			 int32 *version)
 {
 	bytea	   *data = PG_GETARG_BYTEA_PP(0);
-	TenancyTenant tenant;
 	size_t		clen;
 	const char *ctx;
-	size_t		len;
-	uint8	   *plain;
-	bytea	   *result;
 
-	TenancyCurrentTenant(&tenant, false);
+	TenancyCurrentTenant(tenant, false);
 	ctx = context_arg(fcinfo, 1, &clen);
-	plain = decrypt_for_tenant(&tenant, (uint8 *) VARDATA_ANY(data),
-							   VARSIZE_ANY_EXHDR(data), (const uint8 *) ctx,
-							   clen, &len, NULL);
-	result = (bytea *) palloc(VARHDRSZ + len);
+	return decrypt_for_tenant(tenant, (uint8 *) VARDATA_ANY(data),
+							  VARSIZE_ANY_EXHDR(data), (const uint8 *) ctx,
+							  clen, len, version);
+}
+
+/* Copy plaintext into a new varlena (bytea or text), wiping the buffer. */
+static struct varlena *
+plain_to_varlena(uint8 *plain, size_t len)
+{
+	struct varlena *result = (struct varlena *) palloc(VARHDRSZ + len);
+
 	SET_VARSIZE(result, VARHDRSZ + len);
 	memcpy(VARDATA(result), plain, len);
 	explicit_bzero(plain, len);
 	pfree(plain);
-	PG_RETURN_BYTEA_P(result);
+	return result;
+}
+
+/* tenancy.decrypt(bytea, context text) RETURNS bytea */
+Datum
+tenancy_decrypt(PG_FUNCTION_ARGS)
+{
+	TenancyTenant tenant;
+	size_t		len;
+	uint8	   *plain = decrypt_args(fcinfo, &tenant, &len, NULL);
+
+	PG_RETURN_BYTEA_P(plain_to_varlena(plain, len));
 }
 
 /* tenancy.decrypt_text(bytea, context text) RETURNS text */
 Datum
 tenancy_decrypt_text(PG_FUNCTION_ARGS)
 {
-	bytea	   *data = PG_GETARG_BYTEA_PP(0);
 	TenancyTenant tenant;
-	size_t		clen;
-	const char *ctx;
 	size_t		len;
-	uint8	   *plain;
-	text	   *result;
+	uint8	   *plain = decrypt_args(fcinfo, &tenant, &len, NULL);
 
-	TenancyCurrentTenant(&tenant, false);
-	ctx = context_arg(fcinfo, 1, &clen);
-	plain = decrypt_for_tenant(&tenant, (uint8 *) VARDATA_ANY(data),
-							   VARSIZE_ANY_EXHDR(data), (const uint8 *) ctx,
-							   clen, &len, NULL);
 	if (!pg_verifymbstr((char *) plain, (int) len, true))
 	{
 		explicit_bzero(plain, len);
@@ -691,30 +700,21 @@ tenancy_decrypt_text(PG_FUNCTION_ARGS)
 						GetDatabaseEncodingName()),
 				 errhint("It was encrypted from bytea: use tenancy.decrypt().")));
 	}
-	result = cstring_to_text_with_len((char *) plain, (int) len);
-	explicit_bzero(plain, len);
-	pfree(plain);
-	PG_RETURN_TEXT_P(result);
+	PG_RETURN_TEXT_P(plain_to_varlena(plain, len));
 }
 
 /* tenancy.reencrypt(bytea, context text) RETURNS bytea: to the current key */
 Datum
 tenancy_reencrypt(PG_FUNCTION_ARGS)
 {
-	bytea	   *data = PG_GETARG_BYTEA_PP(0);
 	TenancyTenant tenant;
 	size_t		clen;
-	const char *ctx;
+	const char *ctx = context_arg(fcinfo, 1, &clen);
 	size_t		len;
-	uint8	   *plain;
-	bytea	   *result;
 	int32		version;
+	uint8	   *plain = decrypt_args(fcinfo, &tenant, &len, &version);
+	bytea	   *result;
 
-	TenancyCurrentTenant(&tenant, false);
-	ctx = context_arg(fcinfo, 1, &clen);
-	plain = decrypt_for_tenant(&tenant, (uint8 *) VARDATA_ANY(data),
-							   VARSIZE_ANY_EXHDR(data), (const uint8 *) ctx,
-							   clen, &len, &version);
 	PG_TRY();
 	{
 		if (version == current_version(&tenant))
