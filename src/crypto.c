@@ -18,9 +18,13 @@
  *	  (rotation or destruction anywhere: at the next call here), when the
  *	  tenant in force changes (which includes RESET, DISCARD ALL and the end
  *	  of a SET LOCAL), when it fills up, and at exit;
+ *	- cipher contexts: one AES-256-GCM context per cached key, keyed once
+ *	  and reused (each value sets only its nonce), freed with the entry
+ *	  (EVP_CIPHER_CTX_free cleanses the key schedule);
  *	- temporaries: derived on the stack and wiped before return, error
  *	  paths included (PG_FINALLY).
- * The EVP contexts are reused across calls and freed at exit.
+ * Nonces are drawn from a per-backend buffer of RAND_bytes output; each
+ * byte is used once and wiped as it is taken.
  *
  *-------------------------------------------------------------------------
  */
@@ -82,14 +86,20 @@ typedef struct KeyCacheEntry
 {
 	KeyCacheKey key;			/* must be first */
 	uint8		derived[KEY_LEN];
+	EVP_CIPHER_CTX *enc;		/* AES-256-GCM keyed with it, or NULL */
+	EVP_CIPHER_CTX *dec;
 } KeyCacheEntry;
 
-/* Current key version per tenant. */
+/* Key versions per tenant: current (encrypt) and oldest live (blind). */
 typedef struct VersionCacheEntry
 {
 	pg_uuid_t	tenant;			/* must be first */
-	int32		version;
+	int32		version;		/* 0: not looked up yet */
+	int32		blind_version;	/* 0: not looked up yet */
 } VersionCacheEntry;
+
+/* Nonces come from a buffer of CSPRNG output, refilled when used up. */
+#define NONCE_POOL_LEN	(TENANCY_ENV_NONCE_LEN * 256)
 
 static uint8 master_key[KEY_LEN];
 static bool master_loaded = false;
@@ -100,9 +110,12 @@ static HTAB *version_cache = NULL;
 static uint64 key_cache_gen = 0;
 static pg_uuid_t key_cache_tenant;
 
-static EVP_CIPHER_CTX *gcm_ctx = NULL;
 static EVP_CIPHER *gcm_cipher = NULL;
 static EVP_KDF *hkdf_kdf = NULL;
+static EVP_MD *sha256_md = NULL;
+static uint8 encrypt_purpose[32];	/* SHA-256("encrypt") */
+static uint8 nonce_pool[NONCE_POOL_LEN];
+static int	nonce_pos = NONCE_POOL_LEN;
 
 /*
  * Raise an error about an OpenSSL failure: its own message in the detail
@@ -136,7 +149,15 @@ TenancyCryptoWipe(void)
 
 		hash_seq_init(&seq, key_cache);
 		while ((entry = hash_seq_search(&seq)) != NULL)
+		{
 			explicit_bzero(entry->derived, sizeof(entry->derived));
+			/* EVP_CIPHER_CTX_free cleanses the key schedule */
+			if (entry->enc)
+				EVP_CIPHER_CTX_free(entry->enc);
+			if (entry->dec)
+				EVP_CIPHER_CTX_free(entry->dec);
+			entry->enc = entry->dec = NULL;
+		}
 	}
 	key_cache = NULL;
 	version_cache = NULL;
@@ -158,15 +179,15 @@ static void
 crypto_at_exit(int code, Datum arg)
 {
 	TenancyCryptoMasterKeyChanged();
-	if (gcm_ctx)
-		EVP_CIPHER_CTX_free(gcm_ctx);
 	if (gcm_cipher)
 		EVP_CIPHER_free(gcm_cipher);
 	if (hkdf_kdf)
 		EVP_KDF_free(hkdf_kdf);
-	gcm_ctx = NULL;
+	if (sha256_md)
+		EVP_MD_free(sha256_md);
 	gcm_cipher = NULL;
 	hkdf_kdf = NULL;
+	sha256_md = NULL;
 }
 
 /* Decode the key file's text: 64 hex digits, or base64 of 32 bytes. */
@@ -278,11 +299,12 @@ load_master_key(void)
 static void
 ensure_openssl(void)
 {
-	if (gcm_ctx == NULL)
+	if (sha256_md == NULL)
 	{
-		gcm_ctx = EVP_CIPHER_CTX_new();
-		if (gcm_ctx == NULL)
-			openssl_error("EVP_CIPHER_CTX_new");
+		sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+		if (sha256_md == NULL ||
+			EVP_Digest("encrypt", 7, encrypt_purpose, NULL, sha256_md, NULL) != 1)
+			openssl_error("fetching SHA-256");
 	}
 	if (gcm_cipher == NULL)
 	{
@@ -427,7 +449,7 @@ current_version(const TenancyTenant *tenant)
 
 	check_caches(&tenant->id);
 	ve = hash_search(version_cache, &tenant->id, HASH_FIND, &found);
-	if (ve)
+	if (ve && ve->version != 0)
 		return ve->version;
 	v = read_key_version(&tenant->id, 0, salt, &saltlen, &state);
 	explicit_bzero(salt, sizeof(salt));
@@ -439,6 +461,8 @@ current_version(const TenancyTenant *tenant)
 				 errhint("An administrator can create a new key version with tenancy.rotate_key().")));
 	check_caches(&tenant->id);
 	ve = hash_search(version_cache, &tenant->id, HASH_ENTER, &found);
+	if (!found)
+		ve->blind_version = 0;
 	ve->version = v;
 	return v;
 }
@@ -447,11 +471,18 @@ current_version(const TenancyTenant *tenant)
 static int32
 blind_version(const TenancyTenant *tenant)
 {
+	VersionCacheEntry *ve;
+	bool		found;
 	uint8		salt[SALT_MAXLEN];
 	int			saltlen;
 	char		state;
-	int32		v = read_key_version(&tenant->id, -1, salt, &saltlen, &state);
+	int32		v;
 
+	check_caches(&tenant->id);
+	ve = hash_search(version_cache, &tenant->id, HASH_FIND, &found);
+	if (ve && ve->blind_version != 0)
+		return ve->blind_version;
+	v = read_key_version(&tenant->id, -1, salt, &saltlen, &state);
 	explicit_bzero(salt, sizeof(salt));
 	if (v == 0)
 		ereport(ERROR,
@@ -459,7 +490,68 @@ blind_version(const TenancyTenant *tenant)
 				 errmsg("tenant \"%s\" has no usable key", tenant->slug),
 				 errdetail("Its keys were destroyed."),
 				 errhint("An administrator can create a new key version with tenancy.rotate_key().")));
+	check_caches(&tenant->id);
+	ve = hash_search(version_cache, &tenant->id, HASH_ENTER, &found);
+	if (!found)
+		ve->version = 0;
+	ve->blind_version = v;
 	return v;
+}
+
+/* SHA-256 of a purpose string, the purpose part of a key cache key. */
+static void
+purpose_digest(const char *purpose, uint8 *out)
+{
+	ensure_openssl();
+	if (strcmp(purpose, "encrypt") == 0)
+		memcpy(out, encrypt_purpose, 32);
+	else if (EVP_Digest(purpose, strlen(purpose), out, NULL, sha256_md, NULL) != 1)
+		openssl_error("SHA-256");
+}
+
+/*
+ * An AES-256-GCM context keyed with this cache entry's key, made on first
+ * use and kept with the entry, so that each value only sets its nonce.
+ */
+static EVP_CIPHER_CTX *
+entry_cipher(KeyCacheEntry *entry, bool encrypt)
+{
+	EVP_CIPHER_CTX **slot = encrypt ? &entry->enc : &entry->dec;
+	EVP_CIPHER_CTX *ctx;
+	int			ok;
+
+	if (*slot != NULL)
+		return *slot;
+	ensure_openssl();
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		openssl_error("EVP_CIPHER_CTX_new");
+	ok = encrypt ?
+		EVP_EncryptInit_ex(ctx, gcm_cipher, NULL, entry->derived, NULL) :
+		EVP_DecryptInit_ex(ctx, gcm_cipher, NULL, entry->derived, NULL);
+	if (ok != 1)
+	{
+		EVP_CIPHER_CTX_free(ctx);
+		openssl_error("AES-256-GCM key setup");
+	}
+	*slot = ctx;
+	return ctx;
+}
+
+/* 12 fresh bytes of OpenSSL CSPRNG output for a nonce. */
+static void
+next_nonce(uint8 *nonce)
+{
+	if (nonce_pos + TENANCY_ENV_NONCE_LEN > NONCE_POOL_LEN)
+	{
+		if (RAND_bytes(nonce_pool, NONCE_POOL_LEN) != 1)
+			openssl_error("RAND_bytes");
+		nonce_pos = 0;
+	}
+	memcpy(nonce, nonce_pool + nonce_pos, TENANCY_ENV_NONCE_LEN);
+	/* each byte is used once */
+	explicit_bzero(nonce_pool + nonce_pos, TENANCY_ENV_NONCE_LEN);
+	nonce_pos += TENANCY_ENV_NONCE_LEN;
 }
 
 /*
@@ -467,9 +559,8 @@ blind_version(const TenancyTenant *tenant)
  * for "purpose".  Raises 22023 for a version that does not exist or was
  * destroyed, so that a foreign or stale ciphertext gets a clear error.
  */
-static void
-tenant_key(const TenancyTenant *tenant, int32 version, const char *purpose,
-		   uint8 *out)
+static KeyCacheEntry *
+tenant_key(const TenancyTenant *tenant, int32 version, const char *purpose)
 {
 	KeyCacheKey ck;
 	KeyCacheEntry *entry;
@@ -480,19 +571,16 @@ tenant_key(const TenancyTenant *tenant, int32 version, const char *purpose,
 	uint8		info[64];
 	size_t		infolen;
 	int32		v;
+	uint8		out[KEY_LEN];
 
 	check_caches(&tenant->id);
 	memset(&ck, 0, sizeof(ck));
 	ck.tenant = tenant->id;
 	ck.version = version;
-	if (EVP_Digest(purpose, strlen(purpose), ck.purpose, NULL, EVP_sha256(), NULL) != 1)
-		openssl_error("SHA-256");
+	purpose_digest(purpose, ck.purpose);
 	entry = hash_search(key_cache, &ck, HASH_FIND, &found);
 	if (entry)
-	{
-		memcpy(out, entry->derived, KEY_LEN);
-		return;
-	}
+		return entry;
 
 	load_master_key();
 	v = read_key_version(&tenant->id, version, salt, &saltlen, &state);
@@ -530,6 +618,9 @@ tenant_key(const TenancyTenant *tenant, int32 version, const char *purpose,
 	check_caches(&tenant->id);
 	entry = hash_search(key_cache, &ck, HASH_ENTER, &found);
 	memcpy(entry->derived, out, KEY_LEN);
+	explicit_bzero(out, sizeof(out));
+	entry->enc = entry->dec = NULL;
+	return entry;
 }
 
 /* Encrypt "data" for the current tenant under "context". */
@@ -537,9 +628,9 @@ static bytea *
 encrypt_for_tenant(const TenancyTenant *tenant, const uint8 *data, size_t len,
 				   const uint8 *context, size_t context_len)
 {
-	uint8		key[KEY_LEN];
 	uint8		nonce[TENANCY_ENV_NONCE_LEN];
 	int32		version;
+	EVP_CIPHER_CTX *ctx;
 	bytea	   *result;
 	int			ok;
 
@@ -548,19 +639,14 @@ encrypt_for_tenant(const TenancyTenant *tenant, const uint8 *data, size_t len,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("value of %zu bytes is too large to encrypt", len)));
 	version = current_version(tenant);
-	tenant_key(tenant, version, "encrypt", key);
-	ensure_openssl();
+	ctx = entry_cipher(tenant_key(tenant, version, "encrypt"), true);
 	result = (bytea *) palloc(VARHDRSZ + TENANCY_ENV_OVERHEAD + len);
 	SET_VARSIZE(result, VARHDRSZ + TENANCY_ENV_OVERHEAD + len);
-	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
-	{
-		explicit_bzero(key, sizeof(key));
-		openssl_error("RAND_bytes");
-	}
-	ok = tenancy_env_seal(gcm_ctx, gcm_cipher, key, (uint32_t) version, nonce,
+	next_nonce(nonce);
+	/* NULL cipher and key: the context keeps its key, only the nonce is set */
+	ok = tenancy_env_seal(ctx, NULL, NULL, (uint32_t) version, nonce,
 						  tenant->id.data, context, context_len, data, len,
 						  (uint8 *) VARDATA(result));
-	explicit_bzero(key, sizeof(key));
 	if (!ok)
 		openssl_error("AES-256-GCM encryption");
 	return result;
@@ -577,7 +663,7 @@ decrypt_for_tenant(const TenancyTenant *tenant, const uint8 *data, size_t len,
 {
 	TenancyEnvelope env;
 	TenancyEnvStatus st;
-	uint8		key[KEY_LEN];
+	EVP_CIPHER_CTX *ctx;
 	uint8	   *plain;
 	int			ok;
 
@@ -594,12 +680,10 @@ decrypt_for_tenant(const TenancyTenant *tenant, const uint8 *data, size_t len,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("key version %u of tenant \"%s\" does not exist",
 						env.key_version, tenant->slug)));
-	tenant_key(tenant, (int32) env.key_version, "encrypt", key);
-	ensure_openssl();
+	ctx = entry_cipher(tenant_key(tenant, (int32) env.key_version, "encrypt"), false);
 	plain = palloc(env.ciphertext_len + 1);
-	ok = tenancy_env_open(gcm_ctx, gcm_cipher, key, &env, tenant->id.data,
+	ok = tenancy_env_open(ctx, NULL, NULL, &env, tenant->id.data,
 						  context, context_len, plain);
-	explicit_bzero(key, sizeof(key));
 	if (!ok)
 	{
 		explicit_bzero(plain, env.ciphertext_len);
@@ -750,10 +834,10 @@ tenancy_blind_index(PG_FUNCTION_ARGS)
 
 	TenancyCurrentTenant(&tenant, false);
 	p = psprintf("blind:%s", text_to_cstring(purpose));
-	tenant_key(&tenant, blind_version(&tenant), p, key);
+	memcpy(key, tenant_key(&tenant, blind_version(&tenant), p)->derived, KEY_LEN);
 	result = (bytea *) palloc(VARHDRSZ + 32);
 	SET_VARSIZE(result, VARHDRSZ + 32);
-	rc = HMAC(EVP_sha256(), key, KEY_LEN, (unsigned char *) VARDATA_ANY(value),
+	rc = HMAC(sha256_md, key, KEY_LEN, (unsigned char *) VARDATA_ANY(value),
 			  VARSIZE_ANY_EXHDR(value), (unsigned char *) VARDATA(result), &outlen);
 	explicit_bzero(key, sizeof(key));
 	if (rc == NULL)
@@ -783,7 +867,7 @@ tenancy_derive_key_internal(PG_FUNCTION_ARGS)
 	tenant.id = *PG_GETARG_UUID_P(0);
 	text_to_cstring_buffer(PG_GETARG_TEXT_PP(1), tenant.slug, sizeof(tenant.slug));
 	p = psprintf("derive:%s", purpose);
-	tenant_key(&tenant, current_version(&tenant), p, key);
+	memcpy(key, tenant_key(&tenant, current_version(&tenant), p)->derived, KEY_LEN);
 	result = (bytea *) palloc(VARHDRSZ + length);
 	SET_VARSIZE(result, VARHDRSZ + length);
 	PG_TRY();
