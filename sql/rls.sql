@@ -110,6 +110,10 @@ CREATE TABLE regress_rls.notes (tenant_id uuid, body text);
 CREATE TABLE public.regress_unmanaged (tenant_id uuid);
 SELECT relid FROM tenancy.tables WHERE relid::text LIKE '%notes' OR relid::text LIKE '%unmanaged';
 DROP TABLE public.regress_unmanaged;
+-- unregister_table works in a managed schema too.
+SELECT tenancy.unregister_table('regress_rls.notes');
+SELECT count(*) AS still_registered FROM tenancy.tables WHERE relid = 'regress_rls.notes'::regclass;
+SELECT tenancy.register_table('regress_rls.notes');
 RESET tenancy.managed_schemas;
 -- A dropped table leaves the registry.
 DROP TABLE regress_rls.notes;

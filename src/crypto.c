@@ -17,7 +17,8 @@
  *	  TopMemoryContext), wiped with explicit_bzero when the catalog changes
  *	  (rotation or destruction anywhere: at the next call here), when the
  *	  tenant in force changes (which includes RESET, DISCARD ALL and the end
- *	  of a SET LOCAL), when it fills up, and at exit;
+ *	  of a SET LOCAL), when a transaction aborts, when it fills up, and at
+ *	  exit;
  *	- cipher contexts: one AES-256-GCM context per cached key, keyed once
  *	  and reused (each value sets only its nonce), freed with the entry
  *	  (EVP_CIPHER_CTX_free cleanses the key schedule);
@@ -975,9 +976,18 @@ tenancy_random_bytes(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(result);
 }
 
-/* Register the exit callback (once per backend). */
+/* An aborted transaction leaves no derived key behind. */
+static void
+crypto_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		TenancyCryptoWipe();
+}
+
+/* Register the exit and abort callbacks (once per backend). */
 void
 TenancyCryptoInit(void)
 {
 	on_proc_exit(crypto_at_exit, (Datum) 0);
+	RegisterXactCallback(crypto_xact_callback, NULL);
 }

@@ -284,9 +284,11 @@ BEGIN
             USING ERRCODE = '22023',
                   HINT = 'Registered tables are listed in tenancy.tables.';
     END IF;
-    -- Leave the registry first, so that the event trigger does not put
-    -- back what the ALTER TABLEs below remove.
+    -- Leave the registry first, and keep the event trigger out of the
+    -- ALTER TABLEs below, so that it neither puts back what they remove nor
+    -- registers the table again (in a managed schema).
     DELETE FROM tenancy.tables t WHERE t.relid = unregister_table.tbl;
+    PERFORM set_config('tenancy_internal.in_auto_register', 'on', true);
     FOR v_rel IN SELECT t.relid FROM tenancy._table_tree(unregister_table.tbl) t ORDER BY t.depth DESC LOOP
         IF EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = v_rel AND p.polname = 'tenancy_isolation') THEN
             EXECUTE format('DROP POLICY tenancy_isolation ON %s', v_rel);
@@ -296,6 +298,7 @@ BEGIN
             EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', v_rel);
         END IF;
     END LOOP;
+    PERFORM set_config('tenancy_internal.in_auto_register', 'off', true);
 END
 $$;
 COMMENT ON FUNCTION tenancy.unregister_table(regclass) IS 'Remove the tenancy_isolation policies and FORCE RLS that register_table added; the tenant column, its index and foreign key stay.';

@@ -170,6 +170,8 @@ BEGIN
     PERFORM tenancy.destroy_keys(_on_tenant_offboarded.tenant_id::text);
 END
 $$;
+COMMENT ON FUNCTION tenancy._on_tenant_created(uuid) IS 'Called by create_tenant for each new tenant: creates its key version 1.';
+COMMENT ON FUNCTION tenancy._on_tenant_offboarded(uuid, boolean) IS 'Called by offboard_tenant: destroys the tenant''s keys (crypto-erasure).';
 
 -- Per-tenant settings, secrets encrypted ------------------------------------
 --
@@ -207,6 +209,7 @@ BEGIN
         RAISE EXCEPTION 'setting key and secret flag must not be null or empty'
             USING ERRCODE = '22004', HINT = 'Name the setting, e.g. ''smtp_password''.';
     END IF;
+    PERFORM tenancy.current_tenant();  -- no tenant: fail loudly here
     IF NOT tenancy._may_write_settings() THEN
         RAISE EXCEPTION 'permission denied to change settings of tenant "%"', tenancy.current_tenant_slug()
             USING ERRCODE = '42501', HINT = 'Tenant members at level admin or operator may change settings.';

@@ -29,6 +29,11 @@ SELECT tenancy.create_tenant('acme', 'Acme Corp', 'startup', '11111111-1111-4111
 SELECT tenancy.create_tenant('globex', 'Globex', 'premium');
 SELECT tenancy.create_tenant('initech');
 SELECT tenancy.suspend_tenant('globex', 'unpaid');
+SELECT tenancy.rotate_key('acme');
+CREATE TABLE public.vault (c bytea);
+SET tenancy.tenant = 'acme';
+INSERT INTO public.vault SELECT tenancy.encrypt('kept across dump', 'v');
+RESET tenancy.tenant;
 UPDATE tenancy.tenants SET settings = '{"region": "eu", "seats": 12}' WHERE slug = 'acme';
 SELECT tenancy.grant_tenant('regress_tenancy_dump', 'acme', 'admin');
 SELECT tenancy.grant_tenant('regress_tenancy_dump', 'globex', 'viewer');
@@ -45,6 +50,8 @@ SELECT 'tenant', id, slug, name, status, plan, settings, created_at, updated_at,
 SELECT 'member', t.slug, m.role_name, m.level, m.granted_at
   FROM tenancy.members m JOIN tenancy.tenants t ON t.id = m.tenant_id ORDER BY 2, 3;
 SELECT 'table', relid::text, tenant_column, partitioned, audited FROM tenancy.tables ORDER BY 2;
+SELECT 'key', t.slug, k.version, k.state, encode(k.salt, 'hex'), k.created_at
+  FROM tenancy.tenant_keys k JOIN tenancy.tenants t ON t.id = k.tenant_id ORDER BY 2, 3;
 SQL
 }
 
@@ -81,5 +88,12 @@ if out=$(psql -X -q -At -d $DST -c "SET ROLE regress_tenancy_dump" \
 else
     echo "ok 4 - non-member refused after restore"
 fi
-echo "1..4"
+out=$(psql -X -q -At -d $DST -c "SET tenancy.tenant = 'acme'" \
+      -c "SELECT tenancy.decrypt_text(c, 'v') FROM public.vault" 2>&1)
+if [ "$out" = "kept across dump" ]; then
+    echo "ok 5 - a value encrypted before the dump decrypts after the restore (same master key)"
+else
+    echo "not ok 5 - a value encrypted before the dump decrypts after the restore: $out"; fail=1
+fi
+echo "1..5"
 exit $fail
