@@ -48,6 +48,9 @@ PG_FUNCTION_INFO_V1(tenancy_leakproof_guard_active);
 
 static planner_hook_type prev_planner_hook = NULL;
 
+/* GUC tenancy.leakproof_like: the guard can be turned off (to compare). */
+static bool tenancy_leakproof_like = true;
+
 typedef struct GuardContext
 {
 	Oid			like;			/* tenancy._like(text, text) */
@@ -150,7 +153,7 @@ static PlannedStmt *
 tenancy_planner(Query *parse, const char *query_string, int cursorOptions,
 				ParamListInfo boundParams)
 {
-	if (parse->commandType != CMD_UTILITY)
+	if (tenancy_leakproof_like && parse->commandType != CMD_UTILITY)
 	{
 		GuardContext cxt = {InvalidOid, InvalidOid, false};
 
@@ -188,10 +191,18 @@ tenancy_leakproof_guard_active(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(TenancyPreloaded);
 }
 
-/* Install the planner hook (preloaded only). */
+/* Define the setting; install the planner hook (preloaded only). */
 void
 TenancyLeakproofInit(void)
 {
+	DefineCustomBoolVariable("tenancy.leakproof_like",
+							 "Keep LIKE and ILIKE with constant patterns usable as index conditions under row-level security.",
+							 "Needs shared_preload_libraries; off gives stock PostgreSQL behaviour (slower, equally safe).",
+							 &tenancy_leakproof_like,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 	if (!TenancyPreloaded)
 		return;
 	prev_planner_hook = planner_hook;
