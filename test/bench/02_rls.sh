@@ -38,7 +38,7 @@
 # broken.  Also timed: registering 100 fresh empty tables.
 #
 # Needs PGHOST/PGPORT/PGUSER of a superuser (run.sh sets them) and a server
-# with tenancy installed.  Knobs: BENCH_SECONDS (8), BENCH_ROUNDS (1),
+# with tenancy installed.  Knobs: BENCH_SECONDS (8), BENCH_ROUNDS (2),
 # BENCH_JOBS (2: pgbench threads, at most one per client).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -48,7 +48,7 @@ PATH="$("$PG_CONFIG" --bindir):$PATH"
 export PATH
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-8}
-ROUNDS=${BENCH_ROUNDS:-1}
+ROUNDS=${BENCH_ROUNDS:-2}
 JOBS=${BENCH_JOBS:-2}
 DB=tenancy_bench_rls
 ROLE=bench_rls
