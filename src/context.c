@@ -67,6 +67,7 @@ PG_FUNCTION_INFO_V1(tenancy_current_tenant);
 PG_FUNCTION_INFO_V1(tenancy_current_tenant_slug);
 PG_FUNCTION_INFO_V1(tenancy_is_member);
 PG_FUNCTION_INFO_V1(tenancy_current_tenant_or_null);
+PG_FUNCTION_INFO_V1(tenancy_is_admin_role);
 
 /* Longest value worth looking up: slugs are at most 63 bytes. */
 #define LOOKUP_KEYLEN	(TENANCY_SLUG_MAXLEN + 1)
@@ -168,6 +169,8 @@ TenancyIsAdmin(Oid roleid)
 {
 	Oid			admin;
 
+	if (!OidIsValid(roleid))	/* PUBLIC */
+		return false;
 	if (superuser_arg(roleid))
 		return true;
 	admin = get_role_oid(TENANCY_ADMIN_ROLE, true);
@@ -738,6 +741,13 @@ tenancy_current_tenant(PG_FUNCTION_ARGS)
 	result = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
 	*result = tenant.id;
 	PG_RETURN_UUID_P(result);
+}
+
+/* tenancy._is_admin_role(oid) RETURNS boolean: TenancyIsAdmin for SQL. */
+Datum
+tenancy_is_admin_role(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(TenancyIsAdmin(PG_GETARG_OID(0)));
 }
 
 /*

@@ -437,9 +437,13 @@ check_caches(const pg_uuid_t *tenant)
 	}
 }
 
-/* The tenant's current key version; raises if it has none usable. */
+/*
+ * A key version of the tenant, cached: "blind" false gives the current one
+ * (the highest active), true the oldest not destroyed (blind indexes).
+ * Raises when there is none.
+ */
 static int32
-current_version(const TenancyTenant *tenant)
+cached_version(const TenancyTenant *tenant, bool blind)
 {
 	VersionCacheEntry *ve;
 	bool		found;
@@ -450,52 +454,26 @@ current_version(const TenancyTenant *tenant)
 
 	check_caches(&tenant->id);
 	ve = hash_search(version_cache, &tenant->id, HASH_FIND, &found);
-	if (ve && ve->version != 0)
-		return ve->version;
-	v = read_key_version(&tenant->id, 0, salt, &saltlen, &state);
+	if (ve && (blind ? ve->blind_version : ve->version) != 0)
+		return blind ? ve->blind_version : ve->version;
+	v = read_key_version(&tenant->id, blind ? -1 : 0, salt, &saltlen, &state);
 	explicit_bzero(salt, sizeof(salt));
 	if (v == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 blind ? errmsg("tenant \"%s\" has no usable key", tenant->slug) :
 				 errmsg("tenant \"%s\" has no active key", tenant->slug),
+				 blind ? errdetail("Its keys were destroyed.") :
 				 errdetail("Its keys were destroyed, or it was created before encryption was installed."),
 				 errhint("An administrator can create a new key version with tenancy.rotate_key().")));
 	check_caches(&tenant->id);
 	ve = hash_search(version_cache, &tenant->id, HASH_ENTER, &found);
 	if (!found)
-		ve->blind_version = 0;
-	ve->version = v;
-	return v;
-}
-
-/* The key version blind indexes use: the oldest one not destroyed. */
-static int32
-blind_version(const TenancyTenant *tenant)
-{
-	VersionCacheEntry *ve;
-	bool		found;
-	uint8		salt[SALT_MAXLEN];
-	int			saltlen;
-	char		state;
-	int32		v;
-
-	check_caches(&tenant->id);
-	ve = hash_search(version_cache, &tenant->id, HASH_FIND, &found);
-	if (ve && ve->blind_version != 0)
-		return ve->blind_version;
-	v = read_key_version(&tenant->id, -1, salt, &saltlen, &state);
-	explicit_bzero(salt, sizeof(salt));
-	if (v == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("tenant \"%s\" has no usable key", tenant->slug),
-				 errdetail("Its keys were destroyed."),
-				 errhint("An administrator can create a new key version with tenancy.rotate_key().")));
-	check_caches(&tenant->id);
-	ve = hash_search(version_cache, &tenant->id, HASH_ENTER, &found);
-	if (!found)
-		ve->version = 0;
-	ve->blind_version = v;
+		ve->version = ve->blind_version = 0;
+	if (blind)
+		ve->blind_version = v;
+	else
+		ve->version = v;
 	return v;
 }
 
@@ -639,7 +617,7 @@ encrypt_for_tenant(const TenancyTenant *tenant, const uint8 *data, size_t len,
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("value of %zu bytes is too large to encrypt", len)));
-	version = current_version(tenant);
+	version = cached_version(tenant, false);
 	ctx = entry_cipher(tenant_key(tenant, version, "encrypt"), true);
 	result = (bytea *) palloc(VARHDRSZ + TENANCY_ENV_OVERHEAD + len);
 	SET_VARSIZE(result, VARHDRSZ + TENANCY_ENV_OVERHEAD + len);
@@ -802,7 +780,7 @@ tenancy_reencrypt(PG_FUNCTION_ARGS)
 
 	PG_TRY();
 	{
-		if (version == current_version(&tenant))
+		if (version == cached_version(&tenant, false))
 			result = (bytea *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0));
 		else
 			result = encrypt_for_tenant(&tenant, plain, len, (const uint8 *) ctx, clen);
@@ -835,7 +813,7 @@ tenancy_blind_index(PG_FUNCTION_ARGS)
 
 	TenancyCurrentTenant(&tenant, false);
 	p = psprintf("blind:%s", text_to_cstring(purpose));
-	memcpy(key, tenant_key(&tenant, blind_version(&tenant), p)->derived, KEY_LEN);
+	memcpy(key, tenant_key(&tenant, cached_version(&tenant, true), p)->derived, KEY_LEN);
 	result = (bytea *) palloc(VARHDRSZ + 32);
 	SET_VARSIZE(result, VARHDRSZ + 32);
 	rc = HMAC(sha256_md, key, KEY_LEN, (unsigned char *) VARDATA_ANY(value),
@@ -868,7 +846,7 @@ tenancy_derive_key_internal(PG_FUNCTION_ARGS)
 	tenant.id = *PG_GETARG_UUID_P(0);
 	text_to_cstring_buffer(PG_GETARG_TEXT_PP(1), tenant.slug, sizeof(tenant.slug));
 	p = psprintf("derive:%s", purpose);
-	memcpy(key, tenant_key(&tenant, current_version(&tenant), p)->derived, KEY_LEN);
+	memcpy(key, tenant_key(&tenant, cached_version(&tenant, false), p)->derived, KEY_LEN);
 	result = (bytea *) palloc(VARHDRSZ + length);
 	SET_VARSIZE(result, VARHDRSZ + length);
 	PG_TRY();

@@ -148,12 +148,44 @@ guard_mutator(Node *node, GuardContext *cxt)
 	return expression_tree_mutator(node, guard_mutator, cxt);
 }
 
+/*
+ * Does the query hold a LIKE or ILIKE the mutator would rewrite?  A walk
+ * copies nothing, so queries without one (most) cost a read of the tree.
+ */
+static bool
+guard_needed_walker(Node *node, void *context)
+{
+	Oid			funcid = InvalidOid;
+	List	   *args = NIL;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, guard_needed_walker, context, 0);
+	if (IsA(node, OpExpr))
+	{
+		set_opfuncid((OpExpr *) node);
+		funcid = ((OpExpr *) node)->opfuncid;
+		args = ((OpExpr *) node)->args;
+	}
+	else if (IsA(node, FuncExpr))
+	{
+		funcid = ((FuncExpr *) node)->funcid;
+		args = ((FuncExpr *) node)->args;
+	}
+	if ((funcid == F_TEXTLIKE || funcid == F_TEXTICLIKE) &&
+		list_length(args) == 2 && pattern_is_safe(lsecond(args)))
+		return true;
+	return expression_tree_walker(node, guard_needed_walker, context);
+}
+
 /* Planner hook: rewrite constant-pattern LIKE/ILIKE, then plan as usual. */
 static PlannedStmt *
 tenancy_planner(Query *parse, const char *query_string, int cursorOptions,
 				ParamListInfo boundParams)
 {
-	if (tenancy_leakproof_like && parse->commandType != CMD_UTILITY)
+	if (tenancy_leakproof_like && parse->commandType != CMD_UTILITY &&
+		query_tree_walker(parse, guard_needed_walker, NULL, 0))
 	{
 		GuardContext cxt = {InvalidOid, InvalidOid, false};
 

@@ -48,20 +48,6 @@ COMMENT ON FUNCTION tenancy._slug_hint(text) IS 'A hint for an invalid slug: the
 REVOKE ALL ON FUNCTION tenancy._slug_hint(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._slug_hint(text) TO tenancy_admin;
 
--- Seam for later subsystems (partitions, keys): called once per new tenant,
--- in the same transaction.  Upgrade scripts replace its body.
-CREATE FUNCTION tenancy._on_tenant_created(tenant_id uuid) RETURNS void
-    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-BEGIN
-    RETURN;
-END
-$$;
-COMMENT ON FUNCTION tenancy._on_tenant_created(uuid) IS 'Called by create_tenant for each new tenant; later subsystems hook in here.';
-REVOKE ALL ON FUNCTION tenancy._on_tenant_created(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION tenancy._on_tenant_created(uuid) TO tenancy_admin;
-
 CREATE FUNCTION tenancy.create_tenant(slug text, name text DEFAULT NULL,
                                       plan text DEFAULT 'basic', id uuid DEFAULT NULL)
     RETURNS uuid

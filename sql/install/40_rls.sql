@@ -52,17 +52,10 @@ COMMENT ON FUNCTION tenancy._registered_root(regclass) IS 'The registered table 
 REVOKE ALL ON FUNCTION tenancy._registered_root(regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._registered_root(regclass) TO tenancy_admin;
 
--- Is a role an administrator (superuser or privileges of tenancy_admin)?
+-- Is a role an administrator?  The same check as the tenant context's.
 CREATE FUNCTION tenancy._is_admin_role(role oid) RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-    SELECT coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.oid = _is_admin_role.role), false)
-        OR (EXISTS (SELECT 1 FROM pg_roles a WHERE a.rolname = 'tenancy_admin')
-            AND _is_admin_role.role <> 0
-            AND EXISTS (SELECT 1 FROM pg_roles r WHERE r.oid = _is_admin_role.role)
-            AND pg_has_role(_is_admin_role.role, 'tenancy_admin', 'USAGE'))
-$$;
+    LANGUAGE C STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'tenancy_is_admin_role';
 COMMENT ON FUNCTION tenancy._is_admin_role(oid) IS 'Is the role a superuser or does it have the privileges of tenancy_admin?';
 REVOKE ALL ON FUNCTION tenancy._is_admin_role(oid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._is_admin_role(oid) TO tenancy_admin;

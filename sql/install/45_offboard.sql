@@ -78,20 +78,6 @@ COMMENT ON FUNCTION tenancy.export_tenant(text) IS 'Every row of a tenant in eve
 REVOKE ALL ON FUNCTION tenancy.export_tenant(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy.export_tenant(text) TO tenancy_admin;
 
--- Seam for later subsystems (partitions, keys, audit): called by
--- offboard_tenant before the tenant is marked offboarded.
-CREATE FUNCTION tenancy._on_tenant_offboarded(tenant_id uuid, archive boolean) RETURNS void
-    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-BEGIN
-    RETURN;
-END
-$$;
-COMMENT ON FUNCTION tenancy._on_tenant_offboarded(uuid, boolean) IS 'Called by offboard_tenant; later subsystems (partitions, keys) hook in here.';
-REVOKE ALL ON FUNCTION tenancy._on_tenant_offboarded(uuid, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION tenancy._on_tenant_offboarded(uuid, boolean) TO tenancy_admin;
-
 CREATE FUNCTION tenancy.offboard_tenant(tenant text, archive boolean DEFAULT false)
     RETURNS TABLE (table_name regclass, rows_removed bigint)
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE

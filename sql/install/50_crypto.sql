@@ -151,8 +151,10 @@ COMMENT ON FUNCTION tenancy.destroy_keys(text) IS 'Crypto-erasure: wipe every ke
 REVOKE ALL ON FUNCTION tenancy.destroy_keys(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy.destroy_keys(text) TO tenancy_admin;
 
--- Lifecycle hooks: version 1 at creation, destruction at offboarding.
-CREATE OR REPLACE FUNCTION tenancy._on_tenant_created(tenant_id uuid) RETURNS void
+-- Lifecycle hooks, called by create_tenant and offboard_tenant (PL/pgSQL
+-- resolves them at run time, so they can live here).  Later subsystems
+-- (partitions, audit) add their steps to these bodies.
+CREATE FUNCTION tenancy._on_tenant_created(tenant_id uuid) RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -162,7 +164,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION tenancy._on_tenant_offboarded(tenant_id uuid, archive boolean) RETURNS void
+CREATE FUNCTION tenancy._on_tenant_offboarded(tenant_id uuid, archive boolean) RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -172,6 +174,10 @@ END
 $$;
 COMMENT ON FUNCTION tenancy._on_tenant_created(uuid) IS 'Called by create_tenant for each new tenant: creates its key version 1.';
 COMMENT ON FUNCTION tenancy._on_tenant_offboarded(uuid, boolean) IS 'Called by offboard_tenant: destroys the tenant''s keys (crypto-erasure).';
+REVOKE ALL ON FUNCTION tenancy._on_tenant_created(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._on_tenant_created(uuid) TO tenancy_admin;
+REVOKE ALL ON FUNCTION tenancy._on_tenant_offboarded(uuid, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._on_tenant_offboarded(uuid, boolean) TO tenancy_admin;
 
 -- Per-tenant settings, secrets encrypted ------------------------------------
 --
