@@ -585,6 +585,7 @@ tenancy_tenant_assign(const char *newval, void *extra)
 	if (prev_set &&
 		(!next_set || memcmp(&prev_id, &next->tenant.id, sizeof(pg_uuid_t)) != 0))
 		TenancyCryptoWipe();
+	TenancyFoldedPlansInvalidate(next_set ? &next->tenant.id : NULL);
 	prev_set = next_set;
 	if (next_set)
 		prev_id = next->tenant.id;
@@ -690,6 +691,21 @@ revalidate_context(const TenancyContextExtra *ctx)
 	revalidated_serial = ctx->serial;
 	revalidated_gen = gen;
 	revalidated_role = roleid;
+}
+
+/*
+ * The id of the tenant in force, not validated (for the planner, whose
+ * folded plans validate it when they run).  False when none is in force.
+ */
+bool
+TenancyContextTenantId(pg_uuid_t *out)
+{
+	const TenancyContextExtra *ctx = current_extra;
+
+	if (ctx == NULL || !ctx->set || context_expired(ctx))
+		return false;
+	*out = ctx->tenant.id;
+	return true;
 }
 
 /*

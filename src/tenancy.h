@@ -72,12 +72,17 @@ extern bool TenancyPreloaded;
 /* context.c */
 extern void TenancyContextInit(void);
 extern bool TenancyCurrentTenant(TenancyTenant *out, bool missing_ok);
+extern bool TenancyContextTenantId(pg_uuid_t *out);
 extern void TenancyCatalogChanged(void);
 extern bool TenancyIsAdmin(Oid roleid);
 extern uint64 TenancyCatalogGeneration(void);
 
 /* leakproof.c */
 extern void TenancyLeakproofInit(void);
+
+/* partition.c */
+extern void TenancyPartitionInit(void);
+extern void TenancyFoldedPlansInvalidate(const pg_uuid_t *tenant);
 
 /* crypto.c */
 extern void TenancyCryptoInit(void);

@@ -92,7 +92,7 @@ BEGIN
                     WHERE k.conrelid = _protect.rel AND k.contype = 'f'
                       AND k.confrelid = 'tenancy.tenants'::regclass
                       AND k.conkey = ARRAY[v_att.attnum]) THEN
-        v_name := left(v_class.relname || '_' || _protect.col, 53) || '_tenant_fkey';
+        v_name := left(v_class.relname || '_' || _protect.col, 51) || '_tenant_fkey';
         EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%I) REFERENCES tenancy.tenants (id) ON DELETE CASCADE',
                        _protect.rel, v_name, _protect.col);
     END IF;
@@ -141,6 +141,39 @@ $$;
 COMMENT ON FUNCTION tenancy._protect(regclass, name) IS 'Apply the registration contract to one relation (idempotent).';
 REVOKE ALL ON FUNCTION tenancy._protect(regclass, name) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._protect(regclass, name) TO tenancy_admin;
+
+-- The relations of a tree that _protect must see after DDL on its top:
+-- the top itself, checked in full, and those below it that visibly lack
+-- part of the contract.  One query over the catalogs, so that DDL on a
+-- parent of ten thousand partitions does not run _protect ten thousand
+-- times.  (Below the top only ALTER TABLE on the parent can have changed
+-- anything, and it changes columns, RLS flags and constraints, not
+-- policy expressions.)
+CREATE FUNCTION tenancy._unprotected(rel regclass, col name) RETURNS SETOF regclass
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT t.relid FROM tenancy._table_tree(_unprotected.rel) t
+      JOIN pg_class c ON c.oid = t.relid
+     WHERE t.depth = 0
+        OR NOT (c.relrowsecurity AND c.relforcerowsecurity)
+        OR NOT EXISTS (SELECT 1 FROM pg_attribute a
+                        WHERE a.attrelid = c.oid AND a.attname = _unprotected.col
+                          AND a.attnotnull AND a.atthasdef AND NOT a.attisdropped)
+        OR NOT EXISTS (SELECT 1 FROM pg_policy p
+                        WHERE p.polrelid = c.oid AND p.polname = 'tenancy_isolation')
+        OR NOT EXISTS (SELECT 1 FROM pg_constraint k
+                        WHERE k.conrelid = c.oid AND k.contype = 'f'
+                          AND k.confrelid = 'tenancy.tenants'::regclass)
+        OR NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid)
+        OR EXISTS (SELECT 1 FROM aclexplode(c.relacl) a
+                    WHERE a.privilege_type IN ('TRUNCATE', 'TRIGGER', 'REFERENCES')
+                      AND a.grantee <> c.relowner AND NOT tenancy._is_admin_role(a.grantee))
+     ORDER BY t.depth
+$$;
+COMMENT ON FUNCTION tenancy._unprotected(regclass, name) IS 'A relation and those of its partitions and children that visibly lack part of the registration contract.';
+REVOKE ALL ON FUNCTION tenancy._unprotected(regclass, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._unprotected(regclass, name) TO tenancy_admin;
 
 CREATE FUNCTION tenancy.register_table(tbl regclass, tenant_column name DEFAULT 'tenant_id')
     RETURNS void
@@ -329,7 +362,7 @@ BEGIN
         v_root := tenancy._registered_root(v_cmd.rel);
         IF v_root IS NOT NULL THEN
             SELECT t.tenant_column INTO v_col FROM tenancy.tables t WHERE t.relid = v_root;
-            FOR v_rel IN SELECT t.relid FROM tenancy._table_tree(v_root) t ORDER BY t.depth LOOP
+            FOR v_rel IN SELECT tenancy._unprotected(v_cmd.rel, v_col) LOOP
                 PERFORM tenancy._protect(v_rel, v_col);
             END LOOP;
         ELSIF v_cmd.schema_name = ANY (v_schemas)

@@ -105,6 +105,7 @@ BEGIN
 
     PERFORM set_config('tenancy.tenant', v_id::text, true);
     FOR v_tab IN SELECT * FROM tenancy._tables_in_delete_order() LOOP
+        v_arch := NULL;
         IF offboard_tenant.archive THEN
             -- <table>__<slug>; tables of the same name in other schemas
             -- get a short hash of their qualified name as well.
@@ -113,11 +114,19 @@ BEGIN
                 v_arch := left((SELECT c.relname FROM pg_class c WHERE c.oid = v_tab.relid), 33) || '_'
                           || left(md5(v_tab.relid::text), 6) || '__' || v_slug;
             END IF;
-            EXECUTE format('CREATE TABLE tenancy_archive.%I AS SELECT * FROM %s x WHERE x.%I = $1',
-                           v_arch, v_tab.relid, v_tab.tenant_column) USING v_id;
         END IF;
-        EXECUTE format('DELETE FROM %s x WHERE x.%I = $1', v_tab.relid, v_tab.tenant_column) USING v_id;
-        GET DIAGNOSTICS rows_removed = ROW_COUNT;
+        -- A partition of its own is taken out whole (detached and dropped,
+        -- or detached into tenancy_archive); otherwise rows are copied and
+        -- deleted.
+        rows_removed := tenancy._partition_remove(v_tab.relid, v_id, v_arch);
+        IF rows_removed IS NULL THEN
+            IF v_arch IS NOT NULL THEN
+                EXECUTE format('CREATE TABLE tenancy_archive.%I AS SELECT * FROM %s x WHERE x.%I = $1',
+                               v_arch, v_tab.relid, v_tab.tenant_column) USING v_id;
+            END IF;
+            EXECUTE format('DELETE FROM %s x WHERE x.%I = $1', v_tab.relid, v_tab.tenant_column) USING v_id;
+            GET DIAGNOSTICS rows_removed = ROW_COUNT;
+        END IF;
         table_name := v_tab.relid;
         v_total := v_total + rows_removed;
         v_tables := v_tables + 1;

@@ -161,6 +161,7 @@ CREATE FUNCTION tenancy._on_tenant_created(tenant_id uuid) RETURNS void
 BEGIN
     INSERT INTO tenancy.tenant_keys (tenant_id, version, salt)
     VALUES (_on_tenant_created.tenant_id, 1, tenancy._random_bytes(32));
+    PERFORM tenancy._partitions_on_create(_on_tenant_created.tenant_id);
 END
 $$;
 
@@ -172,7 +173,7 @@ BEGIN
     PERFORM tenancy.destroy_keys(_on_tenant_offboarded.tenant_id::text);
 END
 $$;
-COMMENT ON FUNCTION tenancy._on_tenant_created(uuid) IS 'Called by create_tenant for each new tenant: creates its key version 1.';
+COMMENT ON FUNCTION tenancy._on_tenant_created(uuid) IS 'Called by create_tenant for each new tenant: creates its key version 1 and its partitions.';
 COMMENT ON FUNCTION tenancy._on_tenant_offboarded(uuid, boolean) IS 'Called by offboard_tenant: destroys the tenant''s keys (crypto-erasure).';
 REVOKE ALL ON FUNCTION tenancy._on_tenant_created(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._on_tenant_created(uuid) TO tenancy_admin;

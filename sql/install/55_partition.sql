@@ -1,0 +1,384 @@
+-- Partitions per tenant ------------------------------------------------------
+--
+-- A registered table declared PARTITION BY LIST (tenant_id) is put under
+-- tenancy.partition_table().  Two layouts, or both:
+--   - a list partition per tenant: create_tenant adds one, offboard_tenant
+--     drops (or archives) it;
+--   - a DEFAULT partition, itself PARTITION BY HASH (tenant_id) into
+--     buckets, holding the many small tenants; isolate_tenant moves one
+--     large tenant from it into a list partition of its own, online.
+-- Which one applies to new tenants follows from the table: with a default
+-- partition, new tenants live there; without one, each gets a partition.
+--
+-- Partition DDL on behalf of create_tenant, offboard_tenant and
+-- isolate_tenant runs as the extension's owner (SECURITY DEFINER), only on
+-- tables their owner put under partition_table(); the partitions are then
+-- given to the parent's owner.
+
+-- The planner's one-time check in plans folded for a tenant (src/partition.c).
+CREATE FUNCTION tenancy._tenant_guard(tenant uuid) RETURNS boolean
+    LANGUAGE C STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'tenancy_tenant_guard';
+COMMENT ON FUNCTION tenancy._tenant_guard(uuid) IS 'One-time check of a plan made for a tenant: validates the tenant context and that it is this tenant; true or an error.';
+-- Every tenant role runs it, inside its own plans; it tells nothing that
+-- current_tenant() does not.
+GRANT EXECUTE ON FUNCTION tenancy._tenant_guard(uuid) TO PUBLIC;
+
+CREATE FUNCTION tenancy._tenant_partition(parent regclass, tenant uuid) RETURNS regclass
+    LANGUAGE C STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'tenancy_tenant_partition';
+COMMENT ON FUNCTION tenancy._tenant_partition(regclass, uuid) IS 'The list partition of a parent that holds exactly this tenant, or NULL.';
+REVOKE ALL ON FUNCTION tenancy._tenant_partition(regclass, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._tenant_partition(regclass, uuid) TO tenancy_admin;
+
+CREATE FUNCTION tenancy._partition_tenants(parent regclass)
+    RETURNS TABLE (partition regclass, tenant_id uuid, kind text)
+    LANGUAGE C STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'tenancy_partition_tenants';
+COMMENT ON FUNCTION tenancy._partition_tenants(regclass) IS 'Every partition of a parent partitioned by tenant: tenant partitions with their tenant, the default, and the buckets of a hash-partitioned default.';
+REVOKE ALL ON FUNCTION tenancy._partition_tenants(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._partition_tenants(regclass) TO tenancy_admin;
+
+-- A readable, unique name for a new partition: <parent>_<suffix>, cut to
+-- 63 bytes with a short hash of the full name when too long, and a
+-- number when taken.
+CREATE FUNCTION tenancy._partition_name(parent regclass, suffix text) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_rel  text;
+    v_nsp  oid;
+    v_name text;
+    v_n    int := 1;
+BEGIN
+    SELECT c.relname, c.relnamespace INTO v_rel, v_nsp FROM pg_class c WHERE c.oid = _partition_name.parent;
+    v_name := v_rel || '_' || _partition_name.suffix;
+    IF octet_length(v_name) > 63 THEN
+        v_name := left(v_rel, greatest(63 - octet_length(_partition_name.suffix) - 8, 1)) || '_'
+                  || left(md5(v_name), 6) || '_' || _partition_name.suffix;
+    END IF;
+    WHILE EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = v_name AND c.relnamespace = v_nsp) LOOP
+        v_n := v_n + 1;
+        v_name := left(v_name, 63 - length(v_n::text) - 1) || '_' || v_n;
+    END LOOP;
+    RETURN v_name;
+END
+$$;
+COMMENT ON FUNCTION tenancy._partition_name(regclass, text) IS 'A free name <parent>_<suffix> (at most 63 bytes) in the parent''s schema.';
+REVOKE ALL ON FUNCTION tenancy._partition_name(regclass, text) FROM PUBLIC;
+
+-- The tenant column of a table under partition_table(), or an error.
+CREATE FUNCTION tenancy._partitioned_column(parent regclass) RETURNS name
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_col name;
+BEGIN
+    SELECT t.tenant_column INTO v_col FROM tenancy.tables t
+     WHERE t.relid = _partitioned_column.parent AND t.partitioned;
+    IF v_col IS NULL THEN
+        RAISE EXCEPTION 'table % is not partitioned per tenant', _partitioned_column.parent
+            USING ERRCODE = '22023',
+                  HINT = format('Run SELECT tenancy.partition_table(%L) first.', _partitioned_column.parent::text);
+    END IF;
+    RETURN v_col;
+END
+$$;
+COMMENT ON FUNCTION tenancy._partitioned_column(regclass) IS 'The tenant column of a table under tenancy.partition_table(); raises 22023 for any other table.';
+REVOKE ALL ON FUNCTION tenancy._partitioned_column(regclass) FROM PUBLIC;
+
+-- Create the list partition of one tenant (no check that it is missing).
+CREATE FUNCTION tenancy._partition_create(parent regclass, tenant_id uuid) RETURNS regclass
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_slug  text;
+    v_name  text;
+    v_nsp   name;
+    v_owner oid;
+    v_part  regclass;
+BEGIN
+    PERFORM tenancy._partitioned_column(_partition_create.parent);
+    SELECT t.slug INTO v_slug FROM tenancy.tenants t WHERE t.id = _partition_create.tenant_id;
+    SELECT n.nspname, c.relowner INTO v_nsp, v_owner
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = _partition_create.parent;
+    v_name := tenancy._partition_name(_partition_create.parent, v_slug);
+    EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES IN (%L)',
+                   v_nsp, v_name, _partition_create.parent, _partition_create.tenant_id);
+    v_part := format('%I.%I', v_nsp, v_name)::regclass;
+    IF v_owner <> current_user::regrole THEN
+        EXECUTE format('ALTER TABLE %s OWNER TO %I', v_part, v_owner::regrole::name);
+    END IF;
+    RETURN v_part;
+END
+$$;
+COMMENT ON FUNCTION tenancy._partition_create(regclass, uuid) IS 'Create a tenant''s list partition of a table under partition_table(), owned by the table''s owner.';
+REVOKE ALL ON FUNCTION tenancy._partition_create(regclass, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._partition_create(regclass, uuid) TO tenancy_admin;
+
+CREATE FUNCTION tenancy.partition_table(parent regclass, buckets int DEFAULT NULL)
+    RETURNS int
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_col     name;
+    v_kind    "char";
+    v_strat   "char";
+    v_keys    int2vector;
+    v_attnum  int2;
+    v_default oid;
+    v_made    int := 0;
+    v_tenant  record;
+    v_bucket  text;
+    i         int;
+BEGIN
+    IF partition_table.parent IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = '22004',
+              HINT = 'Pass a table declared PARTITION BY LIST (tenant_id).';
+    END IF;
+    IF partition_table.buckets IS NOT NULL AND partition_table.buckets NOT BETWEEN 1 AND 1024 THEN
+        RAISE EXCEPTION 'invalid number of buckets: %', partition_table.buckets
+            USING ERRCODE = '22023',
+                  HINT = 'Choose between 1 and 1024 hash buckets for the default partition (a power of two eases changing it later).';
+    END IF;
+    SELECT c.relkind INTO v_kind FROM pg_class c WHERE c.oid = partition_table.parent;
+    SELECT coalesce((SELECT t.tenant_column FROM tenancy.tables t WHERE t.relid = partition_table.parent),
+                    'tenant_id') INTO v_col;
+    IF v_kind <> 'p' THEN
+        RAISE EXCEPTION 'table % is not partitioned', partition_table.parent
+            USING ERRCODE = '42809',
+                  HINT = format('Create it with PARTITION BY LIST (%I), move the rows over, then call tenancy.partition_table() again.', v_col);
+    END IF;
+    SELECT p.partstrat, p.partattrs, p.partdefid INTO v_strat, v_keys, v_default
+      FROM pg_partitioned_table p WHERE p.partrelid = partition_table.parent;
+    SELECT a.attnum INTO v_attnum FROM pg_attribute a
+     WHERE a.attrelid = partition_table.parent AND a.attname = v_col AND NOT a.attisdropped;
+    IF v_strat <> 'l' OR array_length(v_keys::int2[], 1) <> 1 OR v_keys[0] IS DISTINCT FROM v_attnum THEN
+        RAISE EXCEPTION 'table % is not partitioned by list of its tenant column "%"', partition_table.parent, v_col
+            USING ERRCODE = '42P16',
+                  DETAIL = format('Its partition key is %s.', pg_get_partkeydef(partition_table.parent)),
+                  HINT = format('Declare it with PARTITION BY LIST (%I).', v_col);
+    END IF;
+
+    PERFORM tenancy.register_table(partition_table.parent, v_col);
+    UPDATE tenancy.tables t SET partitioned = true WHERE t.relid = partition_table.parent;
+
+    IF partition_table.buckets IS NOT NULL THEN
+        IF v_default <> 0 THEN
+            RAISE EXCEPTION 'table % already has a default partition %', partition_table.parent, v_default::regclass
+                USING ERRCODE = '42P07',
+                      HINT = 'Call tenancy.partition_table() without buckets to keep it.';
+        END IF;
+        v_bucket := tenancy._partition_name(partition_table.parent, 'default');
+        EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT PARTITION BY HASH (%I)',
+                       (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE c.oid = partition_table.parent),
+                       v_bucket, partition_table.parent, v_col);
+        v_default := (SELECT p.partdefid FROM pg_partitioned_table p WHERE p.partrelid = partition_table.parent);
+        FOR i IN 0 .. partition_table.buckets - 1 LOOP
+            EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES WITH (MODULUS %s, REMAINDER %s)',
+                           (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                             WHERE c.oid = partition_table.parent),
+                           tenancy._partition_name(partition_table.parent,
+                                                   'b' || lpad(i::text, length((partition_table.buckets - 1)::text), '0')),
+                           v_default::regclass, partition_table.buckets, i);
+        END LOOP;
+        v_made := partition_table.buckets + 1;
+    ELSIF v_default = 0 THEN
+        -- No default: every tenant that will ever have rows gets a partition.
+        FOR v_tenant IN SELECT t.id FROM tenancy.tenants t
+                         WHERE t.status <> 'offboarded' ORDER BY t.slug LOOP
+            IF tenancy._tenant_partition(partition_table.parent, v_tenant.id) IS NULL THEN
+                PERFORM tenancy._partition_create(partition_table.parent, v_tenant.id);
+                v_made := v_made + 1;
+            END IF;
+        END LOOP;
+    END IF;
+    RETURN v_made;
+END
+$$;
+COMMENT ON FUNCTION tenancy.partition_table(regclass, int) IS 'Partition a registered table per tenant: a list partition for each tenant, or with buckets a hash-partitioned default partition for them all; returns the number of partitions created.';
+REVOKE ALL ON FUNCTION tenancy.partition_table(regclass, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy.partition_table(regclass, int) TO tenancy_admin;
+
+-- Called by _on_tenant_created: a partition in every table that has no
+-- default partition to hold the new tenant.
+CREATE FUNCTION tenancy._partitions_on_create(tenant_id uuid) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_parent regclass;
+BEGIN
+    FOR v_parent IN SELECT t.relid FROM tenancy.tables t
+                      JOIN pg_partitioned_table p ON p.partrelid = t.relid::oid
+                     WHERE t.partitioned AND p.partdefid = 0
+                     ORDER BY t.relid::oid LOOP
+        PERFORM tenancy._partition_create(v_parent, _partitions_on_create.tenant_id);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy._partitions_on_create(uuid) IS 'Create a new tenant''s partition in every table partitioned per tenant without a default partition.';
+REVOKE ALL ON FUNCTION tenancy._partitions_on_create(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._partitions_on_create(uuid) TO tenancy_admin;
+
+-- Called by offboard_tenant for each table: take the tenant's own
+-- partition out (detached into tenancy_archive, or dropped).  Returns the
+-- number of rows it held, or NULL when the tenant has no partition there.
+CREATE FUNCTION tenancy._partition_remove(parent regclass, tenant_id uuid, archive_as text)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_part regclass;
+    v_rows bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM tenancy.tables t WHERE t.relid = _partition_remove.parent AND t.partitioned) THEN
+        RETURN NULL;
+    END IF;
+    v_part := tenancy._tenant_partition(_partition_remove.parent, _partition_remove.tenant_id);
+    IF v_part IS NULL THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s', v_part) INTO v_rows;
+    EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', _partition_remove.parent, v_part);
+    IF _partition_remove.archive_as IS NULL THEN
+        EXECUTE format('DROP TABLE %s', v_part);
+    ELSE
+        EXECUTE format('ALTER TABLE %s SET SCHEMA tenancy_archive', v_part);
+        EXECUTE format('ALTER TABLE tenancy_archive.%I RENAME TO %I',
+                       (SELECT c.relname FROM pg_class c WHERE c.oid = v_part), _partition_remove.archive_as);
+    END IF;
+    RETURN v_rows;
+END
+$$;
+COMMENT ON FUNCTION tenancy._partition_remove(regclass, uuid, text) IS 'Detach a tenant''s own partition and drop it, or keep it in tenancy_archive under the given name; returns its row count, NULL if it has none.';
+REVOKE ALL ON FUNCTION tenancy._partition_remove(regclass, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._partition_remove(regclass, uuid, text) TO tenancy_admin;
+
+CREATE FUNCTION tenancy.isolate_tenant(tenant text, parent regclass)
+    RETURNS regclass
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET tenancy.tenant = ''
+    AS $$
+DECLARE
+    v_id      uuid := tenancy._resolve_tenant(isolate_tenant.tenant);
+    v_status  text;
+    v_slug    text;
+    v_col     name;
+    v_default oid;
+    v_part    regclass;
+    v_nsp     name;
+    v_name    text;
+    v_owner   oid;
+    v_cols    text;
+    v_fk      record;
+    v_moved   bigint;
+BEGIN
+    IF isolate_tenant.parent IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = '22004',
+              HINT = 'Pass a table under tenancy.partition_table().';
+    END IF;
+    SELECT t.status, t.slug INTO v_status, v_slug FROM tenancy.tenants t WHERE t.id = v_id;
+    IF v_status = 'offboarded' THEN
+        RAISE EXCEPTION 'tenant "%" is offboarded', isolate_tenant.tenant
+            USING ERRCODE = '55000', HINT = 'Offboarded tenants have no rows to isolate.';
+    END IF;
+    v_col := tenancy._partitioned_column(isolate_tenant.parent);
+    v_part := tenancy._tenant_partition(isolate_tenant.parent, v_id);
+    IF v_part IS NOT NULL THEN
+        RAISE EXCEPTION 'tenant "%" already has its own partition % of %', v_slug, v_part, isolate_tenant.parent
+            USING ERRCODE = '42P07', HINT = 'Nothing to do: its rows are isolated already.';
+    END IF;
+    SELECT p.partdefid INTO v_default FROM pg_partitioned_table p WHERE p.partrelid = isolate_tenant.parent;
+    IF v_default = 0 THEN
+        -- Nowhere its rows could be: just give it a partition.
+        RETURN tenancy._partition_create(isolate_tenant.parent, v_id);
+    END IF;
+
+    -- Moving a row deletes it from the default partition and inserts it
+    -- into the new one: foreign keys from other tables would see it go.
+    FOR v_fk IN SELECT k.conname, k.conrelid::regclass AS referencing
+                  FROM pg_constraint k
+                 WHERE k.contype = 'f' AND k.conparentid = 0
+                   AND k.confrelid IN (SELECT tt.relid FROM tenancy._table_tree(isolate_tenant.parent) tt)
+                   AND k.conrelid NOT IN (SELECT tt.relid FROM tenancy._table_tree(isolate_tenant.parent) tt)
+                 ORDER BY 1 LIMIT 1 LOOP
+        RAISE EXCEPTION 'cannot isolate tenant "%" in %: foreign key % of % references it', v_slug,
+                        isolate_tenant.parent, v_fk.conname, v_fk.referencing
+            USING ERRCODE = '0A000',
+                  DETAIL = 'Isolating moves the tenant''s rows out of the default partition; the foreign key would see them deleted.',
+                  HINT = format('Drop the foreign key, isolate the tenant, then add it back (ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT): ALTER TABLE %s DROP CONSTRAINT %I;',
+                                v_fk.referencing, v_fk.conname);
+    END LOOP;
+
+    SELECT n.nspname, c.relowner INTO v_nsp, v_owner
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = isolate_tenant.parent;
+    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO v_cols
+      FROM pg_attribute a
+     WHERE a.attrelid = isolate_tenant.parent AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.attgenerated = '';
+    v_name := tenancy._partition_name(isolate_tenant.parent, v_slug);
+
+    -- 1. Writers of the table wait from here to commit, so none routes a
+    --    row with the old partition bounds; readers carry on.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', isolate_tenant.parent);
+
+    -- 2. The new table, not yet a partition (the event trigger protects it
+    --    when it is attached).  Its CHECK constraint spares ATTACH a scan.
+    PERFORM set_config('tenancy_internal.in_auto_register', 'on', true);
+    EXECUTE format('CREATE TABLE %I.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED '
+                   'INCLUDING STORAGE INCLUDING COMPRESSION)', v_nsp, v_name, isolate_tenant.parent);
+    v_part := format('%I.%I', v_nsp, v_name)::regclass;
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT tenancy_isolating CHECK (%I = %L::uuid)',
+                   v_part, v_col, v_id);
+    PERFORM set_config('tenancy_internal.in_auto_register', 'off', true);
+
+    -- 3. Move the rows.  Row triggers (an audit trail among them) and
+    --    foreign key actions do not fire: this is a move, not a delete
+    --    and an insert.  The default partition is pruned to one bucket.
+    PERFORM set_config('session_replication_role', 'replica', true);
+    EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s WHERE %I = $1', v_part, v_cols, v_cols,
+                   v_default::regclass, v_col) USING v_id;
+    EXECUTE format('DELETE FROM %s WHERE %I = $1', v_default::regclass, v_col) USING v_id;
+    GET DIAGNOSTICS v_moved = ROW_COUNT;
+    PERFORM set_config('session_replication_role', 'origin', true);
+
+    -- 4. Attach: PostgreSQL checks the default partition holds none of the
+    --    tenant's rows any more, under ACCESS EXCLUSIVE on it, by a scan.
+    EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (%L)', isolate_tenant.parent, v_part, v_id);
+    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT tenancy_isolating', v_part);
+    IF v_owner <> current_user::regrole THEN
+        EXECUTE format('ALTER TABLE %s OWNER TO %I', v_part, v_owner::regrole::name);
+    END IF;
+    RAISE NOTICE 'tenant "%": % rows moved into %', v_slug, v_moved, v_part;
+    RETURN v_part;
+END
+$$;
+COMMENT ON FUNCTION tenancy.isolate_tenant(text, regclass) IS 'Move one tenant out of the default partition into a list partition of its own, in one transaction, while other sessions keep reading; returns the new partition.';
+REVOKE ALL ON FUNCTION tenancy.isolate_tenant(text, regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy.isolate_tenant(text, regclass) TO tenancy_admin;
+
+CREATE VIEW tenancy.partitions AS
+SELECT t.relid AS parent,
+       tn.slug AS tenant,
+       p.partition,
+       CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END AS rows,
+       pg_catalog.pg_total_relation_size(p.partition) AS bytes,
+       p.kind,
+       p.tenant_id
+  FROM tenancy.tables t
+ CROSS JOIN LATERAL tenancy._partition_tenants(t.relid) p
+  JOIN pg_catalog.pg_class c ON c.oid = p.partition::oid
+  LEFT JOIN tenancy.tenants tn ON tn.id = p.tenant_id
+ WHERE t.partitioned;
+COMMENT ON VIEW tenancy.partitions IS 'Partitions of the tables partitioned per tenant: parent, tenant, partition, estimated rows (NULL before the first ANALYZE), bytes with indexes and TOAST, kind (tenant, default, bucket).';
+REVOKE ALL ON tenancy.partitions FROM PUBLIC;
+GRANT SELECT ON tenancy.partitions TO tenancy_admin;

@@ -1,0 +1,468 @@
+/*-------------------------------------------------------------------------
+ *
+ * partition.c
+ *		Partitions per tenant: plan-time pruning through the tenant context,
+ *		and the lookups behind tenancy.partitions and isolate_tenant.
+ *
+ * The problem: every policy compares the tenant column with
+ * tenancy.current_tenant(), which is STABLE, so the planner cannot prune
+ * a table partitioned per tenant when it plans.  It plans every partition
+ * and leaves pruning to executor start-up; planning time then grows with
+ * the number of tenants (tens of milliseconds at a thousand partitions),
+ * and a cached generic plan locks every partition at each execution.
+ *
+ * The fix (preloaded only): a planner hook replaces each call of
+ * tenancy.current_tenant() in a query's WHERE and JOIN conditions and in
+ * its row-level security quals by the tenant id in force, as a constant,
+ * so the planner prunes to one partition as it would for a literal.  Two
+ * things keep that exactly as safe as the call it replaces:
+ *
+ *	- A guard.  Each query level where something was folded gets the
+ *	  one-time condition tenancy._tenant_guard('<id>'), evaluated once when
+ *	  the plan starts.  It validates the context as current_tenant() does
+ *	  (no tenant, a suspended tenant, a revoked membership, a context that
+ *	  require_local expired: the same errors) and raises if the tenant in
+ *	  force is not the one the plan was made for.  It never returns false,
+ *	  so it never turns an answer into an empty one.
+ *	- Invalidation.  Plans that a folded query leaves in the plan cache
+ *	  (prepared statements, PL/pgSQL) depend on the guard function; when
+ *	  the session enters a different tenant than the one plans were folded
+ *	  for, context.c calls TenancyFoldedPlansInvalidate(), which marks
+ *	  exactly those cached plans invalid through the plan cache's own
+ *	  syscache callback.  They are planned again, for the new tenant, at
+ *	  their next use.  Leaving a tenant (RESET, the end of SET LOCAL)
+ *	  invalidates nothing: a plan run without a tenant stops at its guard,
+ *	  and coming back to the same tenant reuses it.
+ *
+ * Target lists, RETURNING, CHECK options and HAVING are left alone: folding
+ * there buys no pruning, and PL/pgSQL's fast path for simple expressions
+ * needs queries without conditions.  MERGE is left alone too.
+ *
+ * The lookups (tenancy._tenant_partition, tenancy._partition_tenants) read
+ * the relcache's partition descriptor under AccessShareLock on the parent.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "tenancy.h"
+
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/planner.h"
+#include "parser/parse_func.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "rewrite/rewriteManip.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+PG_FUNCTION_INFO_V1(tenancy_tenant_guard);
+PG_FUNCTION_INFO_V1(tenancy_tenant_partition);
+PG_FUNCTION_INFO_V1(tenancy_partition_tenants);
+
+static planner_hook_type prev_planner_hook = NULL;
+
+/* GUC tenancy.fold_current_tenant: fold (on) or plan as stock (off). */
+static bool tenancy_fold_current_tenant = true;
+
+/*
+ * OIDs of tenancy.current_tenant() and tenancy._tenant_guard(uuid), looked
+ * up once and forgotten on any pg_proc invalidation (CREATE or DROP
+ * EXTENSION among them).  InvalidOid with funcs_known: not installed here.
+ */
+static bool funcs_known = false;
+static Oid	current_tenant_oid = InvalidOid;
+static Oid	guard_oid = InvalidOid;
+
+/* The tenant that cached plans were last folded for, if any. */
+static bool folded_any = false;
+static pg_uuid_t folded_for;
+static uint32 folded_guard_hash = 0;
+
+typedef struct FoldContext
+{
+	Const	   *tenant;			/* the constant that replaces the call */
+	bool		folded;			/* something folded at this query level */
+	bool		folded_any;		/* ... or at any level */
+} FoldContext;
+
+static void fold_query(Query *query, FoldContext *cxt);
+
+static void
+forget_funcs(Datum arg, int cacheid, uint32 hashvalue)
+{
+	funcs_known = false;
+}
+
+/* Look up our two functions (in a transaction, from the planner). */
+static bool
+lookup_funcs(void)
+{
+	if (!funcs_known)
+	{
+		Oid			uuid_arg[1] = {UUIDOID};
+
+		current_tenant_oid =
+			LookupFuncName(list_make2(makeString(TENANCY_SCHEMA), makeString("current_tenant")),
+						   0, NULL, true);
+		guard_oid =
+			LookupFuncName(list_make2(makeString(TENANCY_SCHEMA), makeString("_tenant_guard")),
+						   1, uuid_arg, true);
+		funcs_known = true;
+	}
+	return OidIsValid(current_tenant_oid) && OidIsValid(guard_oid);
+}
+
+/* Is this node a call of tenancy.current_tenant()? */
+static inline bool
+is_current_tenant_call(Node *node)
+{
+	return IsA(node, FuncExpr) &&
+		((FuncExpr *) node)->funcid == current_tenant_oid;
+}
+
+/* Does the query call tenancy.current_tenant() anywhere?  Copies nothing. */
+static bool
+calls_current_tenant_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (is_current_tenant_call(node))
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, calls_current_tenant_walker,
+								 context, 0);
+	return expression_tree_walker(node, calls_current_tenant_walker, context);
+}
+
+/*
+ * Replace current_tenant() calls in an expression by the constant.  A
+ * subquery inside it (a SubLink) is folded as a query level of its own.
+ */
+static Node *
+fold_mutator(Node *node, FoldContext *cxt)
+{
+	if (node == NULL)
+		return NULL;
+	if (is_current_tenant_call(node))
+	{
+		cxt->folded = true;
+		return (Node *) copyObject(cxt->tenant);
+	}
+	if (IsA(node, Query))
+	{
+		fold_query((Query *) node, cxt);
+		return node;
+	}
+	return expression_tree_mutator(node, fold_mutator, cxt);
+}
+
+/* Fold the WHERE and JOIN ... ON conditions of a join tree, in place. */
+static void
+fold_jointree(Node *jtnode, FoldContext *cxt)
+{
+	ListCell   *lc;
+
+	if (jtnode == NULL)
+		return;
+	if (IsA(jtnode, FromExpr))
+	{
+		FromExpr   *f = (FromExpr *) jtnode;
+
+		foreach(lc, f->fromlist)
+			fold_jointree(lfirst(lc), cxt);
+		f->quals = fold_mutator(f->quals, cxt);
+	}
+	else if (IsA(jtnode, JoinExpr))
+	{
+		JoinExpr   *j = (JoinExpr *) jtnode;
+
+		fold_jointree(j->larg, cxt);
+		fold_jointree(j->rarg, cxt);
+		j->quals = fold_mutator(j->quals, cxt);
+	}
+}
+
+/*
+ * Fold one query level in place (the planner owns its input and may
+ * scribble on it), then the levels below it; guard each level that
+ * folded something.
+ */
+static void
+fold_query(Query *query, FoldContext *cxt)
+{
+	bool		outer_folded = cxt->folded;
+	ListCell   *lc;
+
+	cxt->folded = false;
+	if (query->commandType != CMD_UTILITY && query->commandType != CMD_MERGE)
+	{
+		foreach(lc, query->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+			rte->securityQuals = (List *) fold_mutator((Node *) rte->securityQuals, cxt);
+			if (rte->rtekind == RTE_SUBQUERY)
+				fold_query(rte->subquery, cxt);
+		}
+		foreach(lc, query->cteList)
+		{
+			CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+			if (IsA(cte->ctequery, Query))
+				fold_query((Query *) cte->ctequery, cxt);
+		}
+		if (query->setOperations == NULL)
+			fold_jointree((Node *) query->jointree, cxt);
+	}
+
+	if (cxt->folded)
+	{
+		FuncExpr   *guard;
+
+		guard = makeFuncExpr(guard_oid, BOOLOID,
+							 list_make1(copyObject(cxt->tenant)),
+							 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		AddQual(query, (Node *) guard);
+		cxt->folded_any = true;
+	}
+	cxt->folded = outer_folded;
+}
+
+/*
+ * Planner hook: fold, plan, and record that the plan depends on the
+ * guard function even if the planner proved the guard away.
+ */
+static PlannedStmt *
+tenancy_partition_planner(Query *parse, const char *query_string,
+						  int cursorOptions, ParamListInfo boundParams)
+{
+	PlannedStmt *result;
+	FoldContext cxt = {NULL, false, false};
+	pg_uuid_t	tenant;
+
+	if (tenancy_fold_current_tenant &&
+		parse->commandType != CMD_UTILITY &&
+		lookup_funcs() &&
+		TenancyContextTenantId(&tenant) &&
+		query_tree_walker(parse, calls_current_tenant_walker, NULL, 0))
+	{
+		pg_uuid_t  *value = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
+
+		*value = tenant;
+		cxt.tenant = makeConst(UUIDOID, -1, InvalidOid, UUID_LEN,
+							   UUIDPGetDatum(value), false, false);
+		fold_query(parse, &cxt);
+	}
+
+	if (prev_planner_hook)
+		result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+	else
+		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+
+	if (cxt.folded_any)
+	{
+		PlanInvalItem *item = makeNode(PlanInvalItem);
+
+		item->cacheId = PROCOID;
+		item->hashValue = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(guard_oid));
+		result->invalItems = lappend(result->invalItems, item);
+
+		folded_any = true;
+		folded_for = tenant;
+		folded_guard_hash = item->hashValue;
+	}
+	return result;
+}
+
+/*
+ * Called by the tenant GUC's assign hook with the tenant now in force (NULL
+ * for none).  Entering a tenant other than the one plans were folded for
+ * invalidates those plans.  Touches no catalog: only the plan cache's
+ * flags, through its own callback.
+ */
+void
+TenancyFoldedPlansInvalidate(const pg_uuid_t *tenant)
+{
+	if (!folded_any || tenant == NULL ||
+		memcmp(tenant, &folded_for, sizeof(pg_uuid_t)) == 0)
+		return;
+	CallSyscacheCallbacks(PROCOID, folded_guard_hash);
+	folded_any = false;
+}
+
+/*
+ * tenancy._tenant_guard(tenant uuid) RETURNS boolean: the one-time check of
+ * a folded plan.  Validates the context exactly as current_tenant() does,
+ * and refuses to run a plan made for another tenant.  Returns true or
+ * raises.
+ */
+Datum
+tenancy_tenant_guard(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *planned = PG_GETARG_UUID_P(0);
+	TenancyTenant tenant;
+
+	TenancyCurrentTenant(&tenant, false);
+	if (memcmp(&tenant.id, planned, sizeof(pg_uuid_t)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("tenancy: a plan made for another tenant was about to run for tenant \"%s\"",
+						tenant.slug),
+				 errhint("This is a bug; DISCARD PLANS works around it, SET tenancy.fold_current_tenant = off avoids it.")));
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * Open a parent for the lookups below: it must be partitioned by LIST on
+ * one uuid column.  Returns NULL (and nothing locked) when it is not, with
+ * missing_ok; raises otherwise.
+ */
+static Relation
+open_tenant_partitioned(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	PartitionKey key;
+
+	if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("table \"%s\" is not partitioned", RelationGetRelationName(rel)),
+				 errhint("Declare it with PARTITION BY LIST (tenant_id).")));
+	key = RelationGetPartitionKey(rel);
+	if (key->strategy != PARTITION_STRATEGY_LIST || key->partnatts != 1 ||
+		key->partattrs[0] == 0 || key->parttypid[0] != UUIDOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("table \"%s\" is not partitioned by list of a uuid column",
+						RelationGetRelationName(rel)),
+				 errhint("Declare it with PARTITION BY LIST (tenant_id).")));
+	return rel;
+}
+
+/*
+ * tenancy._tenant_partition(parent regclass, tenant uuid) RETURNS regclass:
+ * the list partition holding exactly this tenant, or NULL (the tenant's
+ * rows, if any, go to the default partition).  A binary search in the
+ * partition bounds: constant time in practice at any tenant count.
+ */
+Datum
+tenancy_tenant_partition(PG_FUNCTION_ARGS)
+{
+	Oid			parent = PG_GETARG_OID(0);
+	Datum		tenant = PG_GETARG_DATUM(1);
+	Relation	rel = open_tenant_partitioned(parent);
+	PartitionKey key = RelationGetPartitionKey(rel);
+	PartitionDesc desc = RelationGetPartitionDesc(rel, true);
+	Oid			result = InvalidOid;
+
+	if (desc->nparts > 0 && desc->boundinfo->ndatums > 0)
+	{
+		bool		equal = false;
+		int			i;
+
+		i = partition_list_bsearch(&key->partsupfunc[0], key->partcollation,
+								   desc->boundinfo, tenant, &equal);
+		if (i >= 0 && equal && desc->boundinfo->indexes[i] >= 0)
+			result = desc->oids[desc->boundinfo->indexes[i]];
+	}
+	table_close(rel, AccessShareLock);
+	if (!OidIsValid(result))
+		PG_RETURN_NULL();
+	PG_RETURN_OID(result);
+}
+
+/*
+ * tenancy._partition_tenants(parent regclass)
+ *		RETURNS TABLE (partition regclass, tenant_id uuid, kind text)
+ * Every partition of the parent: 'tenant' partitions with the tenant whose
+ * value they hold (one row per value), the 'default' partition, and the
+ * 'bucket' partitions of a partitioned default.
+ */
+Datum
+tenancy_partition_tenants(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel;
+	PartitionDesc desc;
+	int			default_index = -1;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rel = open_tenant_partitioned(PG_GETARG_OID(0));
+	desc = RelationGetPartitionDesc(rel, true);
+
+	if (desc->nparts > 0)
+	{
+		PartitionBoundInfo bounds = desc->boundinfo;
+
+		default_index = bounds->default_index;
+		for (i = 0; i < bounds->ndatums; i++)
+		{
+			Datum		values[3];
+			bool		nulls[3] = {false, false, false};
+
+			if (bounds->indexes[i] < 0)
+				continue;
+			values[0] = ObjectIdGetDatum(desc->oids[bounds->indexes[i]]);
+			values[1] = bounds->datums[i][0];
+			values[2] = CStringGetTextDatum("tenant");
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	if (default_index >= 0)
+	{
+		Oid			defoid = desc->oids[default_index];
+		Datum		values[3];
+		bool		nulls[3] = {false, true, false};
+
+		values[0] = ObjectIdGetDatum(defoid);
+		values[1] = (Datum) 0;
+		values[2] = CStringGetTextDatum("default");
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+		if (get_rel_relkind(defoid) == RELKIND_PARTITIONED_TABLE)
+		{
+			Relation	defrel = table_open(defoid, AccessShareLock);
+			PartitionDesc buckets = RelationGetPartitionDesc(defrel, true);
+
+			for (i = 0; i < buckets->nparts; i++)
+			{
+				values[0] = ObjectIdGetDatum(buckets->oids[i]);
+				values[2] = CStringGetTextDatum("bucket");
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			}
+			table_close(defrel, AccessShareLock);
+		}
+	}
+	table_close(rel, AccessShareLock);
+	return (Datum) 0;
+}
+
+/* Define the setting; install the planner hook (preloaded only). */
+void
+TenancyPartitionInit(void)
+{
+	DefineCustomBoolVariable("tenancy.fold_current_tenant",
+							 "Plan tenant-scoped queries for the tenant in force, so that partitions per tenant are pruned when planning.",
+							 "Needs shared_preload_libraries; off gives stock PostgreSQL planning (run-time pruning only, equally safe).",
+							 &tenancy_fold_current_tenant,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+	if (!TenancyPreloaded)
+		return;
+	CacheRegisterSyscacheCallback(PROCOID, forget_funcs, (Datum) 0);
+	prev_planner_hook = planner_hook;
+	planner_hook = tenancy_partition_planner;
+}
