@@ -30,7 +30,7 @@ done
 rc=0
 # The C code's paths are all in these suites; rls.sql is PL/pgSQL-heavy and
 # takes minutes under valgrind without reaching more of our C code.
-make -s installcheck REGRESS="setup catalog context crypto" || rc=$?
+make -s installcheck REGRESS="setup catalog context crypto partition" || rc=$?
 
 
 as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w -t 120 stop >/dev/null || true
