@@ -19,34 +19,47 @@ COMMENT ON FUNCTION tenancy._policy_expr(name) IS 'The tenancy_isolation policy 
 REVOKE ALL ON FUNCTION tenancy._policy_expr(name) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._policy_expr(name) TO tenancy_admin;
 
--- The table and every partition or inheritance descendant of it.
+-- The table and every partition or inheritance descendant of it.  Level
+-- by level, so that each step is an index scan of pg_inherits (a
+-- recursive CTE gets a hash join over all of pg_inherits, which costs
+-- milliseconds once tables have thousands of partitions).
 CREATE FUNCTION tenancy._table_tree(tbl regclass) RETURNS TABLE (relid regclass, depth int)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 10
     SET search_path = pg_catalog, pg_temp
     AS $$
-    WITH RECURSIVE tree(relid, depth) AS (
-        SELECT _table_tree.tbl::oid, 0
-        UNION ALL
-        SELECT i.inhrelid, t.depth + 1 FROM pg_inherits i JOIN tree t ON i.inhparent = t.relid
-    )
-    SELECT relid::regclass, depth FROM tree
+DECLARE
+    v_level oid[] := ARRAY[_table_tree.tbl::oid];
+BEGIN
+    depth := 0;
+    WHILE cardinality(v_level) > 0 LOOP
+        RETURN QUERY SELECT l::regclass, depth FROM unnest(v_level) l;
+        v_level := ARRAY(SELECT i.inhrelid FROM pg_inherits i
+                          WHERE i.inhparent = ANY (v_level) ORDER BY i.inhrelid);
+        depth := depth + 1;
+    END LOOP;
+END
 $$;
 COMMENT ON FUNCTION tenancy._table_tree(regclass) IS 'A table with all its partitions and inheritance children, recursively.';
 REVOKE ALL ON FUNCTION tenancy._table_tree(regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._table_tree(regclass) TO tenancy_admin;
 
--- The registered table a relation belongs to (itself or an ancestor).
+-- The registered table a relation belongs to (itself or an ancestor; the
+-- topmost if several are).  Level by level, as _table_tree.
 CREATE FUNCTION tenancy._registered_root(rel regclass) RETURNS regclass
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     AS $$
-    WITH RECURSIVE up(relid, depth) AS (
-        SELECT _registered_root.rel::oid, 0
-        UNION ALL
-        SELECT i.inhparent, u.depth + 1 FROM pg_inherits i JOIN up u ON i.inhrelid = u.relid
-    )
-    SELECT t.relid FROM up JOIN tenancy.tables t ON t.relid::oid = up.relid
-     ORDER BY up.depth DESC LIMIT 1
+DECLARE
+    v_level oid[] := ARRAY[_registered_root.rel::oid];
+    v_found regclass;
+BEGIN
+    WHILE cardinality(v_level) > 0 LOOP
+        v_found := coalesce((SELECT min(t.relid::oid)::regclass FROM tenancy.tables t
+                              WHERE t.relid::oid = ANY (v_level)), v_found);
+        v_level := ARRAY(SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = ANY (v_level));
+    END LOOP;
+    RETURN v_found;
+END
 $$;
 COMMENT ON FUNCTION tenancy._registered_root(regclass) IS 'The registered table that a relation is, or descends from; NULL if none.';
 REVOKE ALL ON FUNCTION tenancy._registered_root(regclass) FROM PUBLIC;
@@ -71,6 +84,7 @@ DECLARE
     v_att    pg_attribute%ROWTYPE;
     v_grant  record;
     v_name   text;
+    v_alter  text[];
 BEGIN
     SELECT * INTO v_class FROM pg_class c WHERE c.oid = _protect.rel;
     SELECT * INTO v_att FROM pg_attribute a
@@ -81,38 +95,42 @@ BEGIN
                   HINT = 'A registered table and its children keep their tenant column; to drop it, run tenancy.unregister_table() first.';
     END IF;
 
+    -- Column, flags and foreign key in one ALTER TABLE (one pass of its
+    -- machinery, one firing of the event trigger).
     IF NOT v_att.attnotnull THEN
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', _protect.rel, _protect.col);
+        v_alter := array_append(v_alter, format('ALTER COLUMN %I SET NOT NULL', _protect.col));
     END IF;
     IF NOT v_att.atthasdef THEN
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT tenancy.current_tenant()',
-                       _protect.rel, _protect.col);
+        v_alter := array_append(v_alter, format('ALTER COLUMN %I SET DEFAULT tenancy.current_tenant()', _protect.col));
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_constraint k
                     WHERE k.conrelid = _protect.rel AND k.contype = 'f'
                       AND k.confrelid = 'tenancy.tenants'::regclass
                       AND k.conkey = ARRAY[v_att.attnum]) THEN
         v_name := left(v_class.relname || '_' || _protect.col, 51) || '_tenant_fkey';
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%I) REFERENCES tenancy.tenants (id) ON DELETE CASCADE',
-                       _protect.rel, v_name, _protect.col);
+        v_alter := array_append(v_alter, format('ADD CONSTRAINT %I FOREIGN KEY (%I) REFERENCES tenancy.tenants (id) ON DELETE CASCADE',
+                                                v_name, _protect.col));
+    END IF;
+    IF NOT v_class.relrowsecurity THEN
+        v_alter := array_append(v_alter, 'ENABLE ROW LEVEL SECURITY');
+    END IF;
+    IF NOT v_class.relforcerowsecurity THEN
+        v_alter := array_append(v_alter, 'FORCE ROW LEVEL SECURITY');
+    END IF;
+    IF v_alter IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE %s %s', _protect.rel, array_to_string(v_alter, ', '));
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_index i
                     WHERE i.indrelid = _protect.rel AND i.indkey[0] = v_att.attnum) THEN
         EXECUTE format('CREATE INDEX ON %s (%I)', _protect.rel, _protect.col);
     END IF;
 
-    IF NOT v_class.relrowsecurity THEN
-        EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', _protect.rel);
-    END IF;
-    IF NOT v_class.relforcerowsecurity THEN
-        EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', _protect.rel);
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_policies p
-                    WHERE p.schemaname = (SELECT nspname FROM pg_namespace WHERE oid = v_class.relnamespace)
-                      AND p.tablename = v_class.relname AND p.policyname = 'tenancy_isolation'
-                      AND p.permissive = 'PERMISSIVE' AND p.cmd = 'ALL' AND p.roles = '{public}'
-                      AND p.qual = tenancy._policy_expr(_protect.col)
-                      AND p.with_check = tenancy._policy_expr(_protect.col)) THEN
+    -- The policy, exactly (pg_policies shows the same pg_get_expr text).
+    IF NOT EXISTS (SELECT 1 FROM pg_policy p
+                    WHERE p.polrelid = _protect.rel AND p.polname = 'tenancy_isolation'
+                      AND p.polpermissive AND p.polcmd = '*' AND p.polroles = '{0}'
+                      AND pg_get_expr(p.polqual, p.polrelid) = tenancy._policy_expr(_protect.col)
+                      AND pg_get_expr(p.polwithcheck, p.polrelid) = tenancy._policy_expr(_protect.col)) THEN
         IF EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = _protect.rel
                       AND p.polname = 'tenancy_isolation') THEN
             EXECUTE format('DROP POLICY tenancy_isolation ON %s', _protect.rel);
@@ -352,13 +370,15 @@ BEGIN
       FROM unnest(string_to_array(coalesce(current_setting('tenancy.managed_schemas', true), ''), ',')) x;
     PERFORM set_config('tenancy_internal.in_auto_register', 'on', true);
 
+    -- No join with pg_class here: the planner would hash all of it for
+    -- each command (milliseconds once there are thousands of partitions).
     FOR v_cmd IN
         SELECT DISTINCT c.objid::regclass AS rel, c.schema_name
           FROM pg_event_trigger_ddl_commands() c
          WHERE c.object_type IN ('table', 'table column')
            AND c.classid = 'pg_class'::regclass
-           AND EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = c.objid AND k.relkind IN ('r', 'p'))
     LOOP
+        CONTINUE WHEN (SELECT k.relkind FROM pg_class k WHERE k.oid = v_cmd.rel::oid) NOT IN ('r', 'p');
         v_root := tenancy._registered_root(v_cmd.rel);
         IF v_root IS NOT NULL THEN
             SELECT t.tenant_column INTO v_col FROM tenancy.tables t WHERE t.relid = v_root;
