@@ -36,7 +36,11 @@
  *
  * Target lists, RETURNING, CHECK options and HAVING are left alone: folding
  * there buys no pruning, and PL/pgSQL's fast path for simple expressions
- * needs queries without conditions.  MERGE is left alone too.
+ * needs queries without conditions.  MERGE is left alone too, and so are
+ * explicit cursors (DECLARE, PL/pgSQL cursor variables: planned with
+ * CURSOR_OPT_FAST_PLAN): a cursor may be fetched from after the session
+ * switched tenants, and its rows must then pass the policy per row, as in
+ * stock PostgreSQL, rather than a guard checked when it opened.
  *
  * The lookups (tenancy._tenant_partition, tenancy._partition_tenants) read
  * the relcache's partition descriptor under AccessShareLock on the parent.
@@ -251,6 +255,7 @@ tenancy_partition_planner(Query *parse, const char *query_string,
 	pg_uuid_t	tenant;
 
 	if (tenancy_fold_current_tenant &&
+		(cursorOptions & CURSOR_OPT_FAST_PLAN) == 0 &&
 		parse->commandType != CMD_UTILITY &&
 		lookup_funcs() &&
 		TenancyContextTenantId(&tenant) &&
