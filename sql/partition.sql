@@ -226,3 +226,36 @@ RESET ROLE;
 RESET tenancy.tenant;
 SELECT count(*) AS own_partitions FROM tenancy.partitions
  WHERE parent = 'regress_part.events'::regclass AND kind = 'tenant';
+
+-- Partitions made ahead: create_tenant takes a spare id and only renames
+-- its partitions.
+SELECT tenancy.premake_partitions(-1);
+SELECT tenancy.premake_partitions(2);
+SELECT tenancy.premake_partitions(2) AS none_needed;
+SELECT count(*) AS spares, count(DISTINCT parent) AS tables FROM tenancy.partitions WHERE kind = 'spare';
+SELECT id AS spare_id FROM tenancy.spare_tenant_ids ORDER BY made_at, id LIMIT 1 \gset
+BEGIN;
+SELECT tenancy.create_tenant('part-f') = :'spare_id' AS took_the_spare;
+ROLLBACK;
+SELECT count(*) AS spares_after_rollback FROM tenancy.spare_tenant_ids;
+SELECT tenancy.create_tenant('part-f') = :'spare_id' AS took_the_spare;
+SELECT c.relname, p.kind FROM tenancy.partitions p JOIN pg_class c ON c.oid = p.partition
+ WHERE p.tenant = 'part-f' ORDER BY 1;
+-- The renamed partitions keep the contract.
+SELECT count(*) FILTER (WHERE c.relrowsecurity AND c.relforcerowsecurity
+                          AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid
+                                         AND p.polname = 'tenancy_isolation')) AS protected,
+       count(*) AS partitions
+  FROM tenancy.partitions p JOIN pg_class c ON c.oid = p.partition WHERE p.tenant = 'part-f';
+-- An explicit id never takes a spare.
+SELECT tenancy.create_tenant('part-g', id => '5f000000-0000-4000-8000-00000000000f') IS NOT NULL AS g;
+SELECT count(*) AS spares_left FROM tenancy.spare_tenant_ids;
+-- A table put under partition_table later covers the spares too.
+CREATE TABLE regress_part.late (tenant_id uuid NOT NULL, id int) PARTITION BY LIST (tenant_id);
+SELECT tenancy.partition_table('regress_part.late') > 0 AS created;
+SELECT count(*) AS late_spares FROM tenancy.partitions WHERE parent = 'regress_part.late'::regclass AND kind = 'spare';
+-- Tenant roles see neither the spares nor the function.
+SET ROLE regress_tenancy_alice;
+SELECT count(*) FROM tenancy.spare_tenant_ids;
+SELECT tenancy.premake_partitions(1);
+RESET ROLE;

@@ -98,7 +98,7 @@ BEGIN
 
     BEGIN
         INSERT INTO tenancy.tenants AS t (id, slug, name, plan)
-        VALUES (coalesce(create_tenant.id, gen_random_uuid()), create_tenant.slug,
+        VALUES (coalesce(create_tenant.id, tenancy._take_spare_id(), gen_random_uuid()), create_tenant.slug,
                 coalesce(create_tenant.name, create_tenant.slug), create_tenant.plan)
         RETURNING t.id INTO v_id;
     EXCEPTION WHEN unique_violation THEN

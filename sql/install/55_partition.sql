@@ -15,6 +15,22 @@
 -- tables their owner put under partition_table(); the partitions are then
 -- given to the parent's owner.
 
+-- Tenant ids made ahead, with their partitions.  Creating a list partition
+-- costs PostgreSQL a rebuild of the parent's partition descriptor, which
+-- grows with the number of partitions; premake_partitions() pays it ahead,
+-- and create_tenant (without an explicit id) then takes a spare id and
+-- only renames its partitions.
+CREATE TABLE tenancy.spare_tenant_ids (
+    id      uuid PRIMARY KEY,
+    made_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE tenancy.spare_tenant_ids IS 'Tenant ids whose partitions were made ahead by tenancy.premake_partitions(); create_tenant takes them first.';
+COMMENT ON COLUMN tenancy.spare_tenant_ids.id IS 'The id the next tenant will get.';
+COMMENT ON COLUMN tenancy.spare_tenant_ids.made_at IS 'When its partitions were made.';
+SELECT pg_catalog.pg_extension_config_dump('tenancy.spare_tenant_ids', '');
+REVOKE ALL ON tenancy.spare_tenant_ids FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON tenancy.spare_tenant_ids TO tenancy_admin;
+
 -- The planner's one-time check in plans folded for a tenant (src/partition.c).
 CREATE FUNCTION tenancy._tenant_guard(tenant uuid) RETURNS boolean
     LANGUAGE C STABLE STRICT PARALLEL SAFE
@@ -89,24 +105,40 @@ $$;
 COMMENT ON FUNCTION tenancy._partitioned_column(regclass) IS 'The tenant column of a table under tenancy.partition_table(); raises 22023 for any other table.';
 REVOKE ALL ON FUNCTION tenancy._partitioned_column(regclass) FROM PUBLIC;
 
--- Create the list partition of one tenant (no check that it is missing).
+-- Give one tenant (or a spare id) its list partition of a table: create
+-- it, or, when it was made ahead for a spare id, rename it after the tenant.
 CREATE FUNCTION tenancy._partition_create(parent regclass, tenant_id uuid) RETURNS regclass
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    v_slug  text;
-    v_name  text;
-    v_nsp   name;
-    v_owner oid;
-    v_part  regclass;
+    v_suffix text;
+    v_name   text;
+    v_nsp    name;
+    v_owner  oid;
+    v_part   regclass;
 BEGIN
     PERFORM tenancy._partitioned_column(_partition_create.parent);
-    SELECT t.slug INTO v_slug FROM tenancy.tenants t WHERE t.id = _partition_create.tenant_id;
+    SELECT t.slug INTO v_suffix FROM tenancy.tenants t WHERE t.id = _partition_create.tenant_id;
+    v_suffix := coalesce(v_suffix, 'spare_' || left(_partition_create.tenant_id::text, 8));
     SELECT n.nspname, c.relowner INTO v_nsp, v_owner
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = _partition_create.parent;
-    v_name := tenancy._partition_name(_partition_create.parent, v_slug);
+    v_part := tenancy._tenant_partition(_partition_create.parent, _partition_create.tenant_id);
+    IF v_part IS NOT NULL THEN
+        -- Made ahead: only the name changes (the parent's partition
+        -- descriptor does not), and the contract is in place already.
+        IF v_suffix NOT LIKE 'spare\_%'
+           AND (SELECT c.relname FROM pg_class c WHERE c.oid = v_part)
+               LIKE '%spare\_' || left(_partition_create.tenant_id::text, 8) THEN
+            v_name := tenancy._partition_name(_partition_create.parent, v_suffix);
+            PERFORM set_config('tenancy_internal.in_auto_register', 'on', true);
+            EXECUTE format('ALTER TABLE %s RENAME TO %I', v_part, v_name);
+            PERFORM set_config('tenancy_internal.in_auto_register', 'off', true);
+        END IF;
+        RETURN v_part;
+    END IF;
+    v_name := tenancy._partition_name(_partition_create.parent, v_suffix);
     EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES IN (%L)',
                    v_nsp, v_name, _partition_create.parent, _partition_create.tenant_id);
     v_part := format('%I.%I', v_nsp, v_name)::regclass;
@@ -116,7 +148,7 @@ BEGIN
     RETURN v_part;
 END
 $$;
-COMMENT ON FUNCTION tenancy._partition_create(regclass, uuid) IS 'Create a tenant''s list partition of a table under partition_table(), owned by the table''s owner.';
+COMMENT ON FUNCTION tenancy._partition_create(regclass, uuid) IS 'Give a tenant or a spare id its list partition of a table under partition_table(): created, owned by the table''s owner, or renamed when made ahead.';
 REVOKE ALL ON FUNCTION tenancy._partition_create(regclass, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._partition_create(regclass, uuid) TO tenancy_admin;
 
@@ -192,7 +224,10 @@ BEGIN
     ELSIF v_default = 0 THEN
         -- No default: every tenant that will ever have rows gets a partition.
         FOR v_tenant IN SELECT t.id FROM tenancy.tenants t
-                         WHERE t.status <> 'offboarded' ORDER BY t.slug LOOP
+                         WHERE t.status <> 'offboarded'
+                        UNION ALL
+                        SELECT s.id FROM tenancy.spare_tenant_ids s
+                        ORDER BY 1 LOOP
             IF tenancy._tenant_partition(partition_table.parent, v_tenant.id) IS NULL THEN
                 PERFORM tenancy._partition_create(partition_table.parent, v_tenant.id);
                 v_made := v_made + 1;
@@ -205,6 +240,53 @@ $$;
 COMMENT ON FUNCTION tenancy.partition_table(regclass, int) IS 'Partition a registered table per tenant: a list partition for each tenant, or with buckets a hash-partitioned default partition for them all; returns the number of partitions created.';
 REVOKE ALL ON FUNCTION tenancy.partition_table(regclass, int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy.partition_table(regclass, int) TO tenancy_admin;
+
+CREATE FUNCTION tenancy.premake_partitions(spares int DEFAULT 16) RETURNS int
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_id     uuid;
+    v_parent regclass;
+    v_made   int := 0;
+BEGIN
+    IF premake_partitions.spares IS NULL OR premake_partitions.spares NOT BETWEEN 0 AND 10000 THEN
+        RAISE EXCEPTION 'invalid number of spares: %', premake_partitions.spares
+            USING ERRCODE = '22023', HINT = 'Keep between 0 and 10000 spare tenant ids; about a day''s sign-ups is plenty.';
+    END IF;
+    -- One maintenance run at a time; create_tenant is not blocked.
+    PERFORM pg_advisory_xact_lock('tenancy.spare_tenant_ids'::regclass::oid::bigint);
+    WHILE (SELECT count(*) FROM tenancy.spare_tenant_ids) < premake_partitions.spares LOOP
+        v_id := gen_random_uuid();
+        INSERT INTO tenancy.spare_tenant_ids (id) VALUES (v_id);
+        FOR v_parent IN SELECT t.relid FROM tenancy.tables t
+                          JOIN pg_partitioned_table p ON p.partrelid = t.relid::oid
+                         WHERE t.partitioned AND p.partdefid = 0
+                         ORDER BY t.relid::oid LOOP
+            PERFORM tenancy._partition_create(v_parent, v_id);
+        END LOOP;
+        v_made := v_made + 1;
+    END LOOP;
+    RETURN v_made;
+END
+$$;
+COMMENT ON FUNCTION tenancy.premake_partitions(int) IS 'Make partitions ahead for spare tenant ids until there are this many, so that create_tenant only renames them; returns how many ids it added.';
+REVOKE ALL ON FUNCTION tenancy.premake_partitions(int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy.premake_partitions(int) TO tenancy_admin;
+
+-- Called by create_tenant when no id is given: a spare id, or NULL.
+CREATE FUNCTION tenancy._take_spare_id() RETURNS uuid
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    DELETE FROM tenancy.spare_tenant_ids s
+     WHERE s.id = (SELECT x.id FROM tenancy.spare_tenant_ids x
+                    ORDER BY x.made_at, x.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING s.id
+$$;
+COMMENT ON FUNCTION tenancy._take_spare_id() IS 'Take the oldest spare tenant id (skipping ids other transactions are taking), or NULL.';
+REVOKE ALL ON FUNCTION tenancy._take_spare_id() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._take_spare_id() TO tenancy_admin;
 
 -- Called by _on_tenant_created: a partition in every table that has no
 -- default partition to hold the new tenant.
@@ -366,19 +448,36 @@ COMMENT ON FUNCTION tenancy.isolate_tenant(text, regclass) IS 'Move one tenant o
 REVOKE ALL ON FUNCTION tenancy.isolate_tenant(text, regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy.isolate_tenant(text, regclass) TO tenancy_admin;
 
-CREATE VIEW tenancy.partitions AS
+-- Behind the view, with JIT off: the planner's estimates for a function
+-- scan per registered table are large enough to trigger JIT compilation,
+-- which would cost more than the query.
+CREATE FUNCTION tenancy._partitions()
+    RETURNS TABLE (parent regclass, tenant text, partition regclass, rows bigint, bytes bigint,
+                   kind text, tenant_id uuid)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+    AS $$
 SELECT t.relid AS parent,
        tn.slug AS tenant,
        p.partition,
        CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END AS rows,
        pg_catalog.pg_total_relation_size(p.partition) AS bytes,
-       p.kind,
+       CASE WHEN p.kind = 'tenant' AND tn.id IS NULL
+                 AND EXISTS (SELECT 1 FROM tenancy.spare_tenant_ids s WHERE s.id = p.tenant_id)
+            THEN 'spare' ELSE p.kind END AS kind,
        p.tenant_id
   FROM tenancy.tables t
  CROSS JOIN LATERAL tenancy._partition_tenants(t.relid) p
   JOIN pg_catalog.pg_class c ON c.oid = p.partition::oid
   LEFT JOIN tenancy.tenants tn ON tn.id = p.tenant_id
- WHERE t.partitioned;
-COMMENT ON VIEW tenancy.partitions IS 'Partitions of the tables partitioned per tenant: parent, tenant, partition, estimated rows (NULL before the first ANALYZE), bytes with indexes and TOAST, kind (tenant, default, bucket).';
+ WHERE t.partitioned
+$$;
+COMMENT ON FUNCTION tenancy._partitions() IS 'The rows of the tenancy.partitions view.';
+REVOKE ALL ON FUNCTION tenancy._partitions() FROM PUBLIC;
+
+CREATE VIEW tenancy.partitions AS
+SELECT parent, tenant, partition, rows, bytes, kind, tenant_id FROM tenancy._partitions();
+COMMENT ON VIEW tenancy.partitions IS 'Partitions of the tables partitioned per tenant: parent, tenant, partition, estimated rows (NULL before the first ANALYZE), bytes with indexes and TOAST, kind (tenant, default, bucket, spare).';
 REVOKE ALL ON tenancy.partitions FROM PUBLIC;
 GRANT SELECT ON tenancy.partitions TO tenancy_admin;
