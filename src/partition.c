@@ -55,6 +55,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/planner.h"
@@ -68,6 +69,7 @@
 #include "utils/partcache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/tuplestore.h"
 
 PG_FUNCTION_INFO_V1(tenancy_tenant_guard);
 PG_FUNCTION_INFO_V1(tenancy_tenant_partition);
@@ -208,7 +210,7 @@ fold_query(Query *query, FoldContext *cxt)
 	ListCell   *lc;
 
 	cxt->folded = false;
-	if (query->commandType != CMD_UTILITY && query->commandType != CMD_MERGE)
+	if (query->commandType != CMD_UTILITY && !TENANCY_IS_MERGE(query))
 	{
 		foreach(lc, query->rtable)
 		{
@@ -385,6 +387,30 @@ tenancy_tenant_partition(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	PG_RETURN_OID(result);
 }
+
+#if PG_VERSION_NUM < 150000
+/* InitMaterializedSRF for PostgreSQL 14: a tuplestore for the whole result. */
+static void
+tenancy_init_materialized_srf(FunctionCallInfo fcinfo)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext oldcxt;
+	TupleDesc	tupdesc;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
+	MemoryContextSwitchTo(oldcxt);
+}
+#endif
 
 /*
  * tenancy._partition_tenants(parent regclass)

@@ -48,6 +48,19 @@
 #define TENANCY_CURRENT_LXID	(MyProc->lxid)
 #endif
 
+/*
+ * PostgreSQL 15 added MERGE, MarkGUCPrefixReserved (14 only warns about
+ * placeholders) and InitMaterializedSRF (14 sets the tuplestore up by hand:
+ * tenancy_init_materialized_srf in partition.c).
+ */
+#if PG_VERSION_NUM >= 150000
+#define TENANCY_IS_MERGE(query)	((query)->commandType == CMD_MERGE)
+#else
+#define TENANCY_IS_MERGE(query)	false
+#define MarkGUCPrefixReserved(prefix)	EmitWarningsOnPlaceholders(prefix)
+#define InitMaterializedSRF(fcinfo, flags)	tenancy_init_materialized_srf(fcinfo)
+#endif
+
 /* Slugs are [a-z0-9][a-z0-9_-]{1,62}: at most 63 bytes. */
 #define TENANCY_SLUG_MAXLEN		63
 
