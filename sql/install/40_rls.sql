@@ -366,6 +366,15 @@ BEGIN
     IF current_setting('tenancy_internal.in_auto_register', true) = 'on' THEN
         RETURN;
     END IF;
+    -- A restore (pg_restore, or psql replaying pg_dump's output, both SET
+    -- row_security = off) recreates the policies, indexes and foreign keys
+    -- itself, after the ALTER TABLEs that would fire us: adding them here
+    -- first would make its own statements fail.  Only owners change these
+    -- tables, and they may turn RLS off anyway; check_isolation() reports
+    -- anything left open.
+    IF current_setting('row_security') = 'off' THEN
+        RETURN;
+    END IF;
     SELECT array_agg(btrim(x)) INTO v_schemas
       FROM unnest(string_to_array(coalesce(current_setting('tenancy.managed_schemas', true), ''), ',')) x;
     PERFORM set_config('tenancy_internal.in_auto_register', 'on', true);

@@ -180,6 +180,17 @@ SELECT throws_ok($$ SELECT pg_temp.rtenant('tap_mallory') $$, '42501', NULL,
 -- Cleanup (committed objects) ----------------------------------------------
 SELECT bool_and(dblink_disconnect(c) IS NOT NULL) AS disconnected
   FROM unnest(ARRAY['tap_alice', 'tap_carol', 'tap_su', 'tap_pool', 'tap_bob', 'tap_mallory']) c \gset
+-- Their backends exit (dropping their temporary tables) a moment later.
+DO $$
+BEGIN
+    FOR i IN 1..200 LOOP
+        PERFORM pg_stat_clear_snapshot();
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity
+                               WHERE usename LIKE 'regress\_tenancy\_tap\_s\_%');
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END
+$$;
 DO $$
 BEGIN
     PERFORM pg_temp.rx('tap_setup', $q$ DELETE FROM tenancy.tenants WHERE slug LIKE 'tap-s-%' $q$);
