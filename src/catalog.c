@@ -15,13 +15,15 @@
  * through syscache callbacks, since membership flows through role grants.
  * Nothing here is shared between backends.
  *
- * Also defined here: tenancy.master_key_file (for the crypto subsystem) and
- * tenancy.managed_schemas (read by the auto_register event trigger).
+ * Also defined here: tenancy.master_key_file (for the crypto subsystem),
+ * tenancy.managed_schemas (read by the auto_register event trigger), and
+ * the flag that keeps that trigger out of our own DDL.
  *
  *-------------------------------------------------------------------------
  */
 #include "tenancy.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
@@ -31,6 +33,8 @@
 #include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(tenancy_catalog_changed);
+PG_FUNCTION_INFO_V1(tenancy_internal_ddl);
+PG_FUNCTION_INFO_V1(tenancy_in_internal_ddl);
 
 char	   *TenancyMasterKeyFile = NULL;
 char	   *TenancyManagedSchemas = NULL;
@@ -159,6 +163,49 @@ tenancy_master_key_assign(const char *newval, void *extra)
  * Define the catalog's settings and register the relcache callback (once
  * per backend: _PG_init runs once).
  */
+/*
+ * "tenancy's own DDL is running": set by our functions around the DDL they
+ * run on registered tables, read by the auto_register event trigger so
+ * that it leaves that DDL alone.  A C variable rather than a setting, so
+ * that no session can set it to slip its own DDL past the trigger (a
+ * custom setting can be set by anyone, and outlives a pooled client).  It
+ * holds the transaction nesting level that set it, and ends with that
+ * (sub)transaction.
+ */
+static int	internal_ddl_level = 0;
+
+static void
+tenancy_internal_ddl_xact(XactEvent event, void *arg)
+{
+	internal_ddl_level = 0;
+}
+
+static void
+tenancy_internal_ddl_subxact(SubXactEvent event, SubTransactionId mySubid,
+							 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB &&
+		internal_ddl_level >= GetCurrentTransactionNestLevel())
+		internal_ddl_level = 0;
+}
+
+/* tenancy._internal_ddl(on boolean) RETURNS boolean: set; returns the old state. */
+Datum
+tenancy_internal_ddl(PG_FUNCTION_ARGS)
+{
+	bool		was = internal_ddl_level > 0;
+
+	internal_ddl_level = PG_GETARG_BOOL(0) ? GetCurrentTransactionNestLevel() : 0;
+	PG_RETURN_BOOL(was);
+}
+
+/* tenancy._in_internal_ddl() RETURNS boolean */
+Datum
+tenancy_in_internal_ddl(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(internal_ddl_level > 0);
+}
+
 void
 TenancyCatalogInit(void)
 {
@@ -180,6 +227,8 @@ TenancyCatalogInit(void)
 							   GUC_LIST_INPUT,
 							   NULL, NULL, NULL);
 
+	RegisterXactCallback(tenancy_internal_ddl_xact, NULL);
+	RegisterSubXactCallback(tenancy_internal_ddl_subxact, NULL);
 	CacheRegisterRelcacheCallback(tenancy_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, tenancy_role_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, tenancy_role_callback, (Datum) 0);

@@ -22,7 +22,9 @@
  *	  the plan starts.  It validates the context as current_tenant() does
  *	  (no tenant, a suspended tenant, a revoked membership, a context that
  *	  require_local expired: the same errors) and raises if the tenant in
- *	  force is not the one the plan was made for.  It never returns false,
+ *	  force is not the one the plan was made for (which only a tenant
+ *	  switch inside one statement can bring about: a function that sets
+ *	  tenancy.tenant between two calls of a query it keeps planned).  It never returns false,
  *	  so it never turns an answer into an empty one.
  *	- Invalidation.  Plans that a folded query leaves in the plan cache
  *	  (prepared statements, PL/pgSQL) depend on the guard function; when
@@ -36,11 +38,15 @@
  *
  * Target lists, RETURNING, CHECK options and HAVING are left alone: folding
  * there buys no pruning, and PL/pgSQL's fast path for simple expressions
- * needs queries without conditions.  MERGE is left alone too, and so are
- * explicit cursors (DECLARE, PL/pgSQL cursor variables: planned with
- * CURSOR_OPT_FAST_PLAN): a cursor may be fetched from after the session
- * switched tenants, and its rows must then pass the policy per row, as in
- * stock PostgreSQL, rather than a guard checked when it opened.
+ * needs queries without conditions.  MERGE is left alone too.
+ *
+ * Cursors and portals (also preloaded only): an execution of a plan that
+ * depends on the tenant, folded or not, is pinned to the tenant in force
+ * when it started.  Each later run of it (FETCH from a cursor, Execute of
+ * a suspended portal) validates the context again and refuses another
+ * tenant.  Stock PostgreSQL would go on serving the first tenant's rows
+ * through an index scan keyed on current_tenant() (a key is computed once)
+ * while filtering them out of a sequential scan; here neither happens.
  *
  * The lookups (tenancy._tenant_partition, tenancy._partition_tenants) read
  * the relcache's partition descriptor under AccessShareLock on the parent.
@@ -49,10 +55,13 @@
  */
 #include "tenancy.h"
 
+#include "access/parallel.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -64,6 +73,7 @@
 #include "partitioning/partdesc.h"
 #include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
@@ -76,6 +86,9 @@ PG_FUNCTION_INFO_V1(tenancy_tenant_partition);
 PG_FUNCTION_INFO_V1(tenancy_partition_tenants);
 
 static planner_hook_type prev_planner_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 
 /* GUC tenancy.fold_current_tenant: fold (on) or plan as stock (off). */
 static bool tenancy_fold_current_tenant = true;
@@ -88,6 +101,21 @@ static bool tenancy_fold_current_tenant = true;
 static bool funcs_known = false;
 static Oid	current_tenant_oid = InvalidOid;
 static Oid	guard_oid = InvalidOid;
+static uint32 current_tenant_hash = 0;
+static uint32 guard_hash = 0;
+
+/*
+ * Executions (QueryDescs) of plans that depend on the tenant, from
+ * ExecutorStart to ExecutorEnd, with the tenant each started in.  Emptied
+ * at the end of every transaction (an aborted one skips ExecutorEnd).
+ */
+typedef struct PinnedExecution
+{
+	QueryDesc  *queryDesc;		/* hash key */
+	pg_uuid_t	tenant;
+} PinnedExecution;
+
+static HTAB *pinned_executions = NULL;
 
 /* The tenant that cached plans were last folded for, if any. */
 static bool folded_any = false;
@@ -123,6 +151,8 @@ lookup_funcs(void)
 		guard_oid =
 			LookupFuncName(list_make2(makeString(TENANCY_SCHEMA), makeString("_tenant_guard")),
 						   1, uuid_arg, true);
+		current_tenant_hash = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(current_tenant_oid));
+		guard_hash = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(guard_oid));
 		funcs_known = true;
 	}
 	return OidIsValid(current_tenant_oid) && OidIsValid(guard_oid);
@@ -257,7 +287,6 @@ tenancy_partition_planner(Query *parse, const char *query_string,
 	pg_uuid_t	tenant;
 
 	if (tenancy_fold_current_tenant &&
-		(cursorOptions & CURSOR_OPT_FAST_PLAN) == 0 &&
 		parse->commandType != CMD_UTILITY &&
 		lookup_funcs() &&
 		TenancyContextTenantId(&tenant) &&
@@ -281,7 +310,7 @@ tenancy_partition_planner(Query *parse, const char *query_string,
 		PlanInvalItem *item = makeNode(PlanInvalItem);
 
 		item->cacheId = PROCOID;
-		item->hashValue = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(guard_oid));
+		item->hashValue = guard_hash;
 		result->invalItems = lappend(result->invalItems, item);
 
 		folded_any = true;
@@ -289,6 +318,114 @@ tenancy_partition_planner(Query *parse, const char *query_string,
 		folded_guard_hash = item->hashValue;
 	}
 	return result;
+}
+
+/*
+ * Does a plan depend on the tenant context?  The planner records every
+ * non-built-in function a plan calls in its invalItems: current_tenant()
+ * for plans that were not folded, the guard for those that were.
+ */
+static bool
+plan_is_tenant_scoped(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (stmt->commandType == CMD_UTILITY || !lookup_funcs())
+		return false;
+	foreach(lc, stmt->invalItems)
+	{
+		PlanInvalItem *item = lfirst_node(PlanInvalItem, lc);
+
+		if (item->cacheId == PROCOID &&
+			(item->hashValue == current_tenant_hash || item->hashValue == guard_hash))
+			return true;
+	}
+	return false;
+}
+
+/* ExecutorStart hook: pin a tenant-scoped execution to the tenant in force. */
+static void
+tenancy_partition_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	pg_uuid_t	tenant;
+
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	/* A QueryDesc's address may be reused: forget what was there. */
+	if (hash_get_num_entries(pinned_executions) > 0)
+		hash_search(pinned_executions, &queryDesc, HASH_REMOVE, NULL);
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && !IsParallelWorker() &&
+		plan_is_tenant_scoped(queryDesc->plannedstmt) &&
+		TenancyContextTenantId(&tenant))
+	{
+		PinnedExecution *entry;
+
+		entry = hash_search(pinned_executions, &queryDesc, HASH_ENTER, NULL);
+		entry->tenant = tenant;
+	}
+}
+
+/*
+ * ExecutorRun hook: a pinned execution runs again (a FETCH, a portal's
+ * next Execute) only in its own tenant, with the context valid for the
+ * current role.
+ */
+static void
+tenancy_partition_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
+							  uint64 count, bool execute_once)
+{
+	if (hash_get_num_entries(pinned_executions) > 0)
+	{
+		PinnedExecution *entry = hash_search(pinned_executions, &queryDesc,
+											 HASH_FIND, NULL);
+
+		if (entry != NULL)
+		{
+			TenancyTenant tenant;
+
+			TenancyCurrentTenant(&tenant, false);
+			if (memcmp(&tenant.id, &entry->tenant, sizeof(pg_uuid_t)) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("tenancy: a cursor opened in another tenant cannot be read in tenant \"%s\"",
+								tenant.slug),
+						 errhint("Close cursors (and finish portals) before switching tenants.")));
+		}
+	}
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(queryDesc, direction, count, execute_once);
+	else
+		standard_ExecutorRun(queryDesc, direction, count, execute_once);
+}
+
+static void
+tenancy_partition_ExecutorEnd(QueryDesc *queryDesc)
+{
+	if (hash_get_num_entries(pinned_executions) > 0)
+		hash_search(pinned_executions, &queryDesc, HASH_REMOVE, NULL);
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+static void
+forget_pinned_executions(XactEvent event, void *arg)
+{
+	HASH_SEQ_STATUS status;
+	PinnedExecution *entry;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	if (hash_get_num_entries(pinned_executions) == 0)
+		return;
+	hash_seq_init(&status, pinned_executions);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		hash_search(pinned_executions, &entry->queryDesc, HASH_REMOVE, NULL);
 }
 
 /*
@@ -322,10 +459,11 @@ tenancy_tenant_guard(PG_FUNCTION_ARGS)
 	TenancyCurrentTenant(&tenant, false);
 	if (memcmp(&tenant.id, planned, sizeof(pg_uuid_t)) != 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("tenancy: a plan made for another tenant was about to run for tenant \"%s\"",
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenancy: the tenant changed to \"%s\" while a statement planned for another tenant was running",
 						tenant.slug),
-				 errhint("This is a bug; DISCARD PLANS works around it, SET tenancy.fold_current_tenant = off avoids it.")));
+				 errdetail("A function called by the statement switched tenants between two calls of a query it had planned."),
+				 errhint("Switch tenants between statements, not inside one; or SET tenancy.fold_current_tenant = off for such statements.")));
 	PG_RETURN_BOOL(true);
 }
 
@@ -496,4 +634,20 @@ TenancyPartitionInit(void)
 	CacheRegisterSyscacheCallback(PROCOID, forget_funcs, (Datum) 0);
 	prev_planner_hook = planner_hook;
 	planner_hook = tenancy_partition_planner;
+
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(QueryDesc *);
+		ctl.entrysize = sizeof(PinnedExecution);
+		pinned_executions = hash_create("tenancy pinned executions", 16, &ctl,
+										HASH_ELEM | HASH_BLOBS);
+	}
+	RegisterXactCallback(forget_pinned_executions, NULL);
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = tenancy_partition_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = tenancy_partition_ExecutorRun;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = tenancy_partition_ExecutorEnd;
 }

@@ -73,6 +73,20 @@ COMMENT ON FUNCTION tenancy._is_admin_role(oid) IS 'Is the role a superuser or d
 REVOKE ALL ON FUNCTION tenancy._is_admin_role(oid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._is_admin_role(oid) TO tenancy_admin;
 
+-- "Our own DDL is running", for the event trigger (src/catalog.c): a flag
+-- only these functions set, ending with the transaction.
+CREATE FUNCTION tenancy._internal_ddl(on_ boolean) RETURNS boolean
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'tenancy_internal_ddl';
+COMMENT ON FUNCTION tenancy._internal_ddl(boolean) IS 'Mark the DDL that follows, until false or the end of the (sub)transaction, as tenancy''s own: the event trigger leaves it alone; returns the previous state.';
+REVOKE ALL ON FUNCTION tenancy._internal_ddl(boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._internal_ddl(boolean) TO tenancy_admin;
+CREATE FUNCTION tenancy._in_internal_ddl() RETURNS boolean
+    LANGUAGE C VOLATILE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'tenancy_in_internal_ddl';
+COMMENT ON FUNCTION tenancy._in_internal_ddl() IS 'Is tenancy''s own DDL running (set by tenancy._internal_ddl)?';
+REVOKE ALL ON FUNCTION tenancy._in_internal_ddl() FROM PUBLIC;
+
 -- Bring one relation of a registered tree up to the contract.  Every step
 -- checks first, so running it again changes nothing.
 CREATE FUNCTION tenancy._protect(rel regclass, col name) RETURNS void
@@ -332,7 +346,7 @@ BEGIN
     -- ALTER TABLEs below, so that it neither puts back what they remove nor
     -- registers the table again (in a managed schema).
     DELETE FROM tenancy.tables t WHERE t.relid = unregister_table.tbl;
-    PERFORM set_config('tenancy_internal.in_auto_register', 'on', true);
+    PERFORM tenancy._internal_ddl(true);
     FOR v_rel IN SELECT t.relid FROM tenancy._table_tree(unregister_table.tbl) t ORDER BY t.depth DESC LOOP
         IF EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = v_rel AND p.polname = 'tenancy_isolation') THEN
             EXECUTE format('DROP POLICY tenancy_isolation ON %s', v_rel);
@@ -342,7 +356,7 @@ BEGIN
             EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', v_rel);
         END IF;
     END LOOP;
-    PERFORM set_config('tenancy_internal.in_auto_register', 'off', true);
+    PERFORM tenancy._internal_ddl(false);
 END
 $$;
 COMMENT ON FUNCTION tenancy.unregister_table(regclass) IS 'Remove the tenancy_isolation policies and FORCE RLS that register_table added; the tenant column, its index and foreign key stay.';
@@ -363,7 +377,7 @@ DECLARE
     v_schemas text[];
 BEGIN
     -- Our own DDL below fires this trigger again: nothing to do then.
-    IF current_setting('tenancy_internal.in_auto_register', true) = 'on' THEN
+    IF tenancy._in_internal_ddl() THEN
         RETURN;
     END IF;
     -- A restore (pg_restore, or psql replaying pg_dump's output, both SET
@@ -377,7 +391,7 @@ BEGIN
     END IF;
     SELECT array_agg(btrim(x)) INTO v_schemas
       FROM unnest(string_to_array(coalesce(current_setting('tenancy.managed_schemas', true), ''), ',')) x;
-    PERFORM set_config('tenancy_internal.in_auto_register', 'on', true);
+    PERFORM tenancy._internal_ddl(true);
 
     -- No join with pg_class here: the planner would hash all of it for
     -- each command (milliseconds once there are thousands of partitions).
@@ -402,7 +416,7 @@ BEGIN
             PERFORM tenancy.register_table(v_cmd.rel, 'tenant_id');
         END IF;
     END LOOP;
-    PERFORM set_config('tenancy_internal.in_auto_register', 'off', true);
+    PERFORM tenancy._internal_ddl(false);
 END
 $$;
 COMMENT ON FUNCTION tenancy.auto_register() IS 'Event trigger: protect partitions and children added to registered tables, and register new tables with a tenant_id column in tenancy.managed_schemas.';

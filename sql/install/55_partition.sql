@@ -74,7 +74,9 @@ BEGIN
         v_name := left(v_rel, greatest(63 - octet_length(_partition_name.suffix) - 8, 1)) || '_'
                   || left(md5(v_name), 6) || '_' || _partition_name.suffix;
     END IF;
-    WHILE EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = v_name AND c.relnamespace = v_nsp) LOOP
+    -- A table takes a type name too: a free name is free in both.
+    WHILE EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = v_name AND c.relnamespace = v_nsp)
+          OR EXISTS (SELECT 1 FROM pg_type t WHERE t.typname = v_name AND t.typnamespace = v_nsp) LOOP
         v_n := v_n + 1;
         v_name := left(v_name, 63 - length(v_n::text) - 1) || '_' || v_n;
     END LOOP;
@@ -83,6 +85,7 @@ END
 $$;
 COMMENT ON FUNCTION tenancy._partition_name(regclass, text) IS 'A free name <parent>_<suffix> (at most 63 bytes) in the parent''s schema.';
 REVOKE ALL ON FUNCTION tenancy._partition_name(regclass, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._partition_name(regclass, text) TO tenancy_admin;
 
 -- The tenant column of a table under partition_table(), or an error.
 CREATE FUNCTION tenancy._partitioned_column(parent regclass) RETURNS name
@@ -132,9 +135,9 @@ BEGIN
            AND (SELECT c.relname FROM pg_class c WHERE c.oid = v_part)
                LIKE '%spare\_' || left(_partition_create.tenant_id::text, 8) THEN
             v_name := tenancy._partition_name(_partition_create.parent, v_suffix);
-            PERFORM set_config('tenancy_internal.in_auto_register', 'on', true);
+            PERFORM tenancy._internal_ddl(true);
             EXECUTE format('ALTER TABLE %s RENAME TO %I', v_part, v_name);
-            PERFORM set_config('tenancy_internal.in_auto_register', 'off', true);
+            PERFORM tenancy._internal_ddl(false);
         END IF;
         RETURN v_part;
     END IF;
@@ -219,6 +222,14 @@ BEGIN
                            tenancy._partition_name(partition_table.parent,
                                                    'b' || lpad(i::text, length((partition_table.buckets - 1)::text), '0')),
                            v_default::regclass, partition_table.buckets, i);
+        END LOOP;
+        -- Like every partition, they belong to the table's owner.
+        FOR v_bucket IN SELECT p.partition::text FROM tenancy._partition_tenants(partition_table.parent) p
+                         WHERE p.kind IN ('default', 'bucket')
+                           AND (SELECT c.relowner FROM pg_class c WHERE c.oid = p.partition::oid)
+                               <> (SELECT c.relowner FROM pg_class c WHERE c.oid = partition_table.parent) LOOP
+            EXECUTE format('ALTER TABLE %s OWNER TO %I', v_bucket,
+                           (SELECT c.relowner::regrole::name FROM pg_class c WHERE c.oid = partition_table.parent));
         END LOOP;
         v_made := partition_table.buckets + 1;
     ELSIF v_default = 0 THEN
@@ -415,13 +426,13 @@ BEGIN
 
     -- 2. The new table, not yet a partition (the event trigger protects it
     --    when it is attached).  Its CHECK constraint spares ATTACH a scan.
-    PERFORM set_config('tenancy_internal.in_auto_register', 'on', true);
+    PERFORM tenancy._internal_ddl(true);
     EXECUTE format('CREATE TABLE %I.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED '
                    'INCLUDING STORAGE INCLUDING COMPRESSION)', v_nsp, v_name, isolate_tenant.parent);
     v_part := format('%I.%I', v_nsp, v_name)::regclass;
     EXECUTE format('ALTER TABLE %s ADD CONSTRAINT tenancy_isolating CHECK (%I = %L::uuid)',
                    v_part, v_col, v_id);
-    PERFORM set_config('tenancy_internal.in_auto_register', 'off', true);
+    PERFORM tenancy._internal_ddl(false);
 
     -- 3. Move the rows.  Row triggers (an audit trail among them) and
     --    foreign key actions do not fire: this is a move, not a delete
@@ -475,6 +486,7 @@ SELECT t.relid AS parent,
 $$;
 COMMENT ON FUNCTION tenancy._partitions() IS 'The rows of the tenancy.partitions view.';
 REVOKE ALL ON FUNCTION tenancy._partitions() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._partitions() TO tenancy_admin;
 
 CREATE VIEW tenancy.partitions AS
 SELECT parent, tenant, partition, rows, bytes, kind, tenant_id FROM tenancy._partitions();
