@@ -24,8 +24,8 @@
  *	  require_local expired: the same errors) and raises if the tenant in
  *	  force is not the one the plan was made for (which only a tenant
  *	  switch inside one statement can bring about: a function that sets
- *	  tenancy.tenant between two calls of a query it keeps planned).  It never returns false,
- *	  so it never turns an answer into an empty one.
+ *	  tenancy.tenant between two calls of a query it keeps planned).  It
+ *	  never returns false, so it never turns an answer into an empty one.
  *	- Invalidation.  Plans that a folded query leaves in the plan cache
  *	  (prepared statements, PL/pgSQL) depend on the guard function; when
  *	  the session enters a different tenant than the one plans were folded
