@@ -22,7 +22,7 @@ SHLIB_LINK += -lcrypto
 PG_CFLAGS  += -Wall -Wmissing-prototypes -Wpointer-arith -Werror=vla \
               -Wimplicit-fallthrough=3 -Wformat-security
 
-REGRESS      = setup catalog context rls crypto
+REGRESS      = setup catalog context rls crypto audit
 REGRESS_OPTS = --inputdir=.
 ISOLATION      = context_invalidation create_tenant_race key_destruction
 ISOLATION_OPTS = --inputdir=test/concurrency

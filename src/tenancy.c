@@ -36,6 +36,7 @@ _PG_init(void)
 	TenancyContextInit();
 	TenancyCryptoInit();
 	TenancyLeakproofInit();
+	TenancyAuditInit();
 
 	MarkGUCPrefixReserved("tenancy");
 }
