@@ -34,19 +34,28 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/attmap.h"
 #include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_relation.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -57,8 +66,10 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/partcache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(tenancy_audit_trigger);
 PG_FUNCTION_INFO_V1(tenancy_audit_mac);
@@ -98,6 +109,8 @@ typedef struct AuditRelInfo
 	AttrNumber *keys;
 	int			natts;
 	AuditColumn *cols;
+	AttrNumber *order;			/* audited columns in jsonb key order */
+	int			norder;
 } AuditRelInfo;
 
 static MemoryContext audit_cxt = NULL;
@@ -106,6 +119,17 @@ static MemoryContext audit_row_cxt = NULL;
 static SPIPlanPtr audit_plan = NULL;
 static Oid	audit_log_relid = InvalidOid;
 static Oid	audit_log_owner = InvalidOid;
+static Oid	audit_log_seq = InvalidOid;
+
+/*
+ * The partition this transaction's entries go to ("at" is the transaction
+ * start, so it is one partition per transaction), and whether it can be
+ * written directly (a plain table laid out like the parent) or only
+ * through the SPI INSERT.
+ */
+static LocalTransactionId target_lxid = InvalidLocalTransactionId;
+static Oid	target_part = InvalidOid;
+static bool target_direct = false;
 
 /* Names of the last users seen, and this backend's client address. */
 static Oid	cached_user = InvalidOid;
@@ -127,10 +151,13 @@ audit_relcache_callback(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	AuditRelInfo *info;
 
-	if (relid == InvalidOid || relid == audit_log_relid)
+	if (relid == InvalidOid || relid == audit_log_relid || relid == target_part)
 	{
 		audit_log_relid = InvalidOid;
 		audit_log_owner = InvalidOid;
+		audit_log_seq = InvalidOid;
+		target_lxid = InvalidLocalTransactionId;
+		target_part = InvalidOid;
 	}
 	if (audit_rels == NULL)
 		return;
@@ -210,8 +237,125 @@ audit_owner(void)
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for relation %u", audit_log_relid);
 	audit_log_owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	audit_log_seq = get_relname_relid("audit_log_id_seq",
+									  ((Form_pg_class) GETSTRUCT(tup))->relnamespace);
 	ReleaseSysCache(tup);
 	return audit_log_owner;
+}
+
+/*
+ * Find the partition of tenancy.audit_log that "at" (the transaction's
+ * start) falls in, as the executor's tuple routing would, once per
+ * transaction; and decide whether it can be written directly: a plain
+ * table with the parent's columns in the parent's order (else the SPI
+ * INSERT routes and converts).  The caller holds a lock on the parent.
+ */
+static void
+audit_find_target(Relation parent)
+{
+	PartitionKey key;
+	PartitionDesc pd;
+	PartitionBoundInfo bi;
+	Datum		at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	int			idx = -1;
+	bool		equal;
+
+	if (target_lxid == TENANCY_CURRENT_LXID && OidIsValid(target_part))
+		return;
+	target_part = InvalidOid;
+	target_direct = false;
+	key = RelationGetPartitionKey(parent);
+	pd = RelationGetPartitionDesc(parent, true);
+	bi = pd->boundinfo;
+	if (key && key->strategy == PARTITION_STRATEGY_RANGE &&
+		key->partnatts == 1 && pd->nparts > 0 && bi)
+	{
+		int			off = partition_range_datum_bsearch(key->partsupfunc,
+														key->partcollation,
+														bi, 1, &at, &equal);
+
+		idx = bi->indexes[off + 1];
+		if (idx < 0)
+			idx = bi->default_index;
+	}
+	if (idx >= 0)
+	{
+		Relation	part = table_open(pd->oids[idx], RowExclusiveLock);
+
+		target_part = RelationGetRelid(part);
+		target_direct = part->rd_rel->relkind == RELKIND_RELATION &&
+			build_attrmap_by_name_if_req(RelationGetDescr(parent),
+										 RelationGetDescr(part)) == NULL;
+		table_close(part, NoLock);
+	}
+	target_lxid = TENANCY_CURRENT_LXID;
+}
+
+/*
+ * Insert an entry straight into its partition: heap insert plus index
+ * maintenance, as the executor's INSERT would, without planning, routing
+ * and executor start-up per row.  values/nulls are the 11 columns of the
+ * SPI INSERT; id and at are filled in here.  Returns false when the
+ * partition cannot be written directly (the caller then uses SPI).
+ */
+static bool
+audit_direct_insert(Datum *values, const char *nulls)
+{
+	Relation	parent;
+	Relation	part;
+	ResultRelInfo *rri;
+	EState	   *estate;
+	TupleTableSlot *slot;
+	int			i;
+
+	LockRelationOid(audit_log_relid, RowExclusiveLock);
+	parent = RelationIdGetRelation(audit_log_relid);
+	if (!RelationIsValid(parent))
+		elog(ERROR, "could not open relation with OID %u", audit_log_relid);
+	PG_TRY();
+	{
+		audit_find_target(parent);
+	}
+	PG_FINALLY();
+	{
+		RelationClose(parent);
+	}
+	PG_END_TRY();
+	if (!target_direct || !OidIsValid(audit_log_seq))
+		return false;
+
+	part = table_open(target_part, RowExclusiveLock);
+	if (RelationGetDescr(part)->natts != 13)
+	{
+		table_close(part, NoLock);
+		return false;
+	}
+	estate = CreateExecutorState();
+	rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, part, 0, NULL, 0);
+	ExecOpenIndices(rri, false);
+	slot = table_slot_create(part, NULL);
+	ExecClearTuple(slot);
+	slot->tts_values[0] = Int64GetDatum(nextval_internal(audit_log_seq, false));
+	slot->tts_isnull[0] = false;
+	slot->tts_values[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	slot->tts_isnull[2] = false;
+	for (i = 0; i < 11; i++)
+	{
+		int			col = (i == 0) ? 1 : i + 2;
+
+		slot->tts_values[col] = values[i];
+		slot->tts_isnull[col] = (nulls[i] == 'n');
+	}
+	ExecStoreVirtualTuple(slot);
+	table_tuple_insert(part, slot, GetCurrentCommandId(true), 0, NULL);
+	if (rri->ri_NumIndices > 0)
+		(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
+	ExecDropSingleTupleTableSlot(slot);
+	ExecCloseIndices(rri);
+	FreeExecutorState(estate);
+	table_close(part, NoLock);
+	return true;
 }
 
 /*
@@ -311,6 +455,32 @@ audit_root_name(Relation rel)
 									  get_rel_name(root));
 }
 
+/* Sort attribute numbers by their column names in jsonb key order. */
+static void
+audit_sort_attnums(AuditRelInfo *info, AttrNumber *attnums, int n)
+{
+	int			i,
+				j;
+
+	for (i = 1; i < n; i++)
+	{
+		AttrNumber	a = attnums[i];
+		const char *an = info->cols[a - 1].name;
+		size_t		al = strlen(an);
+
+		for (j = i; j > 0; j--)
+		{
+			const char *bn = info->cols[attnums[j - 1] - 1].name;
+			size_t		bl = strlen(bn);
+
+			if (bl < al || (bl == al && memcmp(bn, an, al) <= 0))
+				break;
+			attnums[j] = attnums[j - 1];
+		}
+		attnums[j] = a;
+	}
+}
+
 /* Build (or rebuild) the cached information for a relation. */
 static AuditRelInfo *
 audit_rel_info(Relation rel, Trigger *trigger)
@@ -334,6 +504,8 @@ audit_rel_info(Relation rel, Trigger *trigger)
 			pfree(info->table_name);
 		if (info->keys)
 			pfree(info->keys);
+		if (info->order)
+			pfree(info->order);
 		if (info->cols)
 		{
 			for (i = 0; i < info->natts; i++)
@@ -345,6 +517,8 @@ audit_rel_info(Relation rel, Trigger *trigger)
 	info->valid = false;
 	info->table_name = NULL;
 	info->keys = NULL;
+	info->order = NULL;
+	info->norder = 0;
 	info->cols = NULL;
 	info->natts = 0;
 	info->nkeys = 0;
@@ -421,6 +595,18 @@ audit_rel_info(Relation rel, Trigger *trigger)
 		info->nkeys = k;
 		index_close(idx, AccessShareLock);
 	}
+
+	/*
+	 * jsonb stores object keys sorted (shorter first, then bytewise) and
+	 * sorts what it is given; handing them over in that order makes the
+	 * sort a single pass.
+	 */
+	info->order = MemoryContextAlloc(audit_cxt, sizeof(AttrNumber) * Max(info->natts, 1));
+	for (i = 0; i < info->natts; i++)
+		if (info->cols[i].audited)
+			info->order[info->norder++] = i + 1;
+	audit_sort_attnums(info, info->order, info->norder);
+	audit_sort_attnums(info, info->keys, info->nkeys);
 	info->valid = true;
 	return info;
 }
@@ -557,9 +743,14 @@ audit_row_jsonb(AuditRelInfo *info, HeapTuple tuple, TupleDesc tupdesc,
 	int			i;
 
 	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	for (i = 0; i < (attnums ? n : info->natts); i++)
+	if (attnums == NULL)
 	{
-		AttrNumber	a = attnums ? attnums[i] : i + 1;
+		attnums = info->order;
+		n = info->norder;
+	}
+	for (i = 0; i < n; i++)
+	{
+		AttrNumber	a = attnums[i];
 		AuditColumn *col = &info->cols[a - 1];
 		bool		isnull;
 		Datum		value;
@@ -788,13 +979,16 @@ tenancy_audit_trigger(PG_FUNCTION_ARGS)
 	SetUserIdAndSecContext(audit_owner(),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_NOFORCE_RLS);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute_plan(audit_insert_plan(), values, nulls, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	if (!audit_direct_insert(values, nulls))
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		rc = SPI_execute_plan(audit_insert_plan(), values, nulls, false, 0);
+		if (rc != SPI_OK_INSERT)
+			elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));
+		if (SPI_finish() != SPI_OK_FINISH)
+			elog(ERROR, "SPI_finish failed");
+	}
 	SetUserIdAndSecContext(save_userid, save_sec);
 
 	MemoryContextSwitchTo(old);
