@@ -46,6 +46,17 @@ COMMENT ON COLUMN tenancy.audit_log.client_addr IS 'Client address of the writer
 
 CREATE TABLE tenancy.audit_log_default PARTITION OF tenancy.audit_log DEFAULT;
 COMMENT ON TABLE tenancy.audit_log_default IS 'Audit entries of months that have no partition yet (see tenancy.maintain_audit()).';
+-- Partitions carry the parent's column comments (maintain_audit copies them too).
+DO $$
+DECLARE
+    v record;
+BEGIN
+    FOR v IN SELECT a.attname, col_description(a.attrelid, a.attnum) AS c FROM pg_attribute a
+              WHERE a.attrelid = 'tenancy.audit_log'::regclass AND a.attnum > 0 AND NOT a.attisdropped LOOP
+        EXECUTE format('COMMENT ON COLUMN tenancy.audit_log_default.%I IS %L', v.attname, v.c);
+    END LOOP;
+END
+$$;
 -- BRIN: txids grow with the log, so a block range summary finds a seal's
 -- entries; it costs writers far less than a btree.
 CREATE INDEX audit_log_txid_idx ON tenancy.audit_log USING brin (txid) WITH (pages_per_range = 32);
@@ -121,7 +132,7 @@ BEGIN
         v_name := 'audit_log_p' || to_char(v_month + make_interval(months => i), 'YYYYMM');
         CONTINUE WHEN to_regclass(format('tenancy.%I', v_name)) IS NOT NULL;
         -- Entries of that month already in the DEFAULT partition move in.
-        EXECUTE format('CREATE TABLE tenancy.%I (LIKE tenancy.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', v_name);
+        EXECUTE format('CREATE TABLE tenancy.%I (LIKE tenancy.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS)', v_name);
         EXECUTE format('WITH moved AS (DELETE FROM tenancy.audit_log_default d WHERE d.at >= $1 AND d.at < $2 RETURNING d.*)
                         INSERT INTO tenancy.%I SELECT * FROM moved', v_name) USING v_from, v_to;
         GET DIAGNOSTICS v_moved = ROW_COUNT;
@@ -530,9 +541,11 @@ BEGIN
          WHERE i.inhparent = 'tenancy.audit_log'::regclass
          ORDER BY c.relname
     LOOP
-        -- A whole partition goes when none of its entries is to be kept.
+        -- A whole partition of a past month goes when none of its entries
+        -- is to be kept.
         v_keep := true;
-        IF v_part.bound <> 'DEFAULT' THEN
+        IF v_part.bound <> 'DEFAULT'
+           AND substring(v_part.bound FROM 'TO \(''([^'']*)''\)')::timestamptz <= now() THEN
             EXECUTE format(
                 'SELECT EXISTS (SELECT 1 FROM %s e LEFT JOIN pg_temp.tenancy_audit_purge_plan p
                                     ON p.tenant_id = coalesce(e.tenant_id, $1)
