@@ -73,6 +73,7 @@
 
 PG_FUNCTION_INFO_V1(tenancy_audit_trigger);
 PG_FUNCTION_INFO_V1(tenancy_audit_mac);
+PG_FUNCTION_INFO_V1(tenancy_audit_event);
 
 /* How a column's value becomes a jsonb value. */
 typedef enum AuditCategory
@@ -853,6 +854,49 @@ audit_insert_plan(void)
 }
 
 /*
+ * Fill in the columns every entry has (txid, writer, session) and write
+ * the entry as the owner of the log; tenant roles have no rights on it.
+ */
+static void
+audit_write(Datum *values, char *nulls)
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			rc;
+
+	audit_client_addr();
+	values[1] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
+	values[7] = PointerGetDatum(audit_role_name(GetUserId(), &cached_user,
+												&cached_user_name));
+	values[8] = PointerGetDatum(audit_role_name(GetSessionUserId(),
+												&cached_session_user,
+												&cached_session_user_name));
+	if (application_name && application_name[0] != '\0')
+		values[9] = CStringGetTextDatum(application_name);
+	else
+		nulls[9] = 'n';
+	values[10] = client_addr;
+	if (client_addr_null)
+		nulls[10] = 'n';
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(audit_owner(),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_NOFORCE_RLS);
+	if (!audit_direct_insert(values, nulls))
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		rc = SPI_execute_plan(audit_insert_plan(), values, nulls, false, 0);
+		if (rc != SPI_OK_INSERT)
+			elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));
+		if (SPI_finish() != SPI_OK_FINISH)
+			elog(ERROR, "SPI_finish failed");
+	}
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+/*
  * tenancy._audit_trigger(): write one audit entry for the row (or, for
  * TRUNCATE, for the statement), in the caller's transaction, as the
  * owner of the audit log.
@@ -870,11 +914,8 @@ tenancy_audit_trigger(PG_FUNCTION_ARGS)
 	const char *op;
 	Datum		values[11];
 	char		nulls[11];
-	Oid			save_userid;
-	int			save_sec;
 	MemoryContext old;
 	TenancyTenant tenant;
-	int			rc;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -890,7 +931,6 @@ tenancy_audit_trigger(PG_FUNCTION_ARGS)
 	rel = trigdata->tg_relation;
 	tupdesc = RelationGetDescr(rel);
 	info = audit_rel_info(rel, trigdata->tg_trigger);
-	audit_client_addr();
 
 	MemoryContextReset(audit_row_cxt);
 	old = MemoryContextSwitchTo(audit_row_cxt);
@@ -958,38 +998,10 @@ tenancy_audit_trigger(PG_FUNCTION_ARGS)
 		}
 	}
 
-	values[1] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
 	values[2] = CStringGetTextDatum(info->table_name);
 	values[3] = CStringGetTextDatum(op);
-	values[7] = PointerGetDatum(audit_role_name(GetUserId(), &cached_user,
-												&cached_user_name));
-	values[8] = PointerGetDatum(audit_role_name(GetSessionUserId(),
-												&cached_session_user,
-												&cached_session_user_name));
-	if (application_name && application_name[0] != '\0')
-		values[9] = CStringGetTextDatum(application_name);
-	else
-		nulls[9] = 'n';
-	values[10] = client_addr;
-	if (client_addr_null)
-		nulls[10] = 'n';
 
-	/* Write as the owner of the log; tenant roles have no rights on it. */
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(audit_owner(),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_NOFORCE_RLS);
-	if (!audit_direct_insert(values, nulls))
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		rc = SPI_execute_plan(audit_insert_plan(), values, nulls, false, 0);
-		if (rc != SPI_OK_INSERT)
-			elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));
-		if (SPI_finish() != SPI_OK_FINISH)
-			elog(ERROR, "SPI_finish failed");
-	}
-	SetUserIdAndSecContext(save_userid, save_sec);
+	audit_write(values, nulls);
 
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(audit_row_cxt);
@@ -1024,4 +1036,48 @@ tenancy_audit_mac(PG_FUNCTION_ARGS)
 				 errmsg("HMAC-SHA256 failed")));
 	SET_VARSIZE(result, VARHDRSZ + 32);
 	PG_RETURN_BYTEA_P(result);
+}
+
+/*
+ * tenancy._audit_event(tenant_id uuid, op text, detail jsonb): record a
+ * lifecycle event of a tenant (OFFBOARD) as an entry of table
+ * tenancy.tenants, written like the trigger's entries (as the log's owner,
+ * with the caller as db_user).  EXECUTE is granted to tenancy_admin only.
+ */
+Datum
+tenancy_audit_event(PG_FUNCTION_ARGS)
+{
+	Datum		values[11];
+	char		nulls[11];
+	char	   *op;
+	MemoryContext old;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("tenant and operation of an audit event must not be null"),
+				 errhint("Call tenancy._audit_event(tenant_id, 'OFFBOARD', detail).")));
+	op = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strcmp(op, "OFFBOARD") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown audit event \"%s\"", op),
+				 errhint("The only lifecycle event is OFFBOARD.")));
+	audit_init_cache();
+	old = MemoryContextSwitchTo(audit_row_cxt);
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = PG_GETARG_DATUM(0);
+	values[2] = CStringGetTextDatum("tenancy.tenants");
+	values[3] = CStringGetTextDatum(op);
+	values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(psprintf("{\"id\": \"%s\"}",
+								   DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(0))))));
+	nulls[5] = 'n';
+	if (PG_ARGISNULL(2))
+		nulls[6] = 'n';
+	else
+		values[6] = PG_GETARG_DATUM(2);
+	audit_write(values, nulls);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(audit_row_cxt);
+	PG_RETURN_VOID();
 }

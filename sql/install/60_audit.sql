@@ -19,7 +19,7 @@ CREATE TABLE tenancy.audit_log (
     at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
     txid             bigint NOT NULL,
     table_name       text NOT NULL,
-    op               text NOT NULL CHECK (op IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')),
+    op               text NOT NULL CHECK (op IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'OFFBOARD')),
     row_key          jsonb,
     old              jsonb,
     new              jsonb,
@@ -35,7 +35,7 @@ COMMENT ON COLUMN tenancy.audit_log.tenant_id IS 'The tenant of the row (for TRU
 COMMENT ON COLUMN tenancy.audit_log.at IS 'Start of the writing transaction (now()).';
 COMMENT ON COLUMN tenancy.audit_log.txid IS 'Id of the writing top-level transaction (as txid_current()).';
 COMMENT ON COLUMN tenancy.audit_log.table_name IS 'Qualified name of the audited (registered) table, at the time of writing.';
-COMMENT ON COLUMN tenancy.audit_log.op IS 'INSERT, UPDATE, DELETE or TRUNCATE.';
+COMMENT ON COLUMN tenancy.audit_log.op IS 'INSERT, UPDATE, DELETE or TRUNCATE (of an audited table), or OFFBOARD (of a tenant).';
 COMMENT ON COLUMN tenancy.audit_log.row_key IS 'The row''s primary key (else replica identity index) columns; without either, every audited column.';
 COMMENT ON COLUMN tenancy.audit_log.old IS 'DELETE: the old row; UPDATE: the previous values of the changed columns.';
 COMMENT ON COLUMN tenancy.audit_log.new IS 'INSERT: the new row; UPDATE: the new values of the changed columns.';
@@ -107,6 +107,14 @@ CREATE FUNCTION tenancy._audit_trigger() RETURNS trigger
 COMMENT ON FUNCTION tenancy._audit_trigger() IS 'Audit trigger (C): one tenancy.audit_log entry per changed row or TRUNCATE; arguments: tenant column, excluded columns.';
 REVOKE ALL ON FUNCTION tenancy._audit_trigger() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._audit_trigger() TO tenancy_admin;
+
+-- Lifecycle events (offboarding) go into the log as entries of their own.
+CREATE FUNCTION tenancy._audit_event(tenant_id uuid, op text, detail jsonb) RETURNS void
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'tenancy_audit_event';
+COMMENT ON FUNCTION tenancy._audit_event(uuid, text, jsonb) IS 'Record a lifecycle event of a tenant (op OFFBOARD) in the audit log.';
+REVOKE ALL ON FUNCTION tenancy._audit_event(uuid, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._audit_event(uuid, text, jsonb) TO tenancy_admin;
 
 -- Monthly partitions ----------------------------------------------------------
 
