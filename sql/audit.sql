@@ -294,6 +294,37 @@ UPDATE regress_audit.things SET secret2 = 'fine' WHERE id = 1;
 RESET tenancy.tenant;
 SELECT op, old, new FROM tenancy.audit_log WHERE table_name = 'regress_audit.things' ORDER BY id;
 
+-- A partition not laid out like the parent is written through SQL (SPI)
+-- instead of directly; the entry lands in it all the same.
+BEGIN;
+CREATE TEMP TABLE month AS
+SELECT i.inhrelid::regclass AS part, date_trunc('month', now()) AS lo,
+       date_trunc('month', now()) + interval '1 month' AS hi
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'tenancy.audit_log'::regclass
+   AND c.relname = 'audit_log_p' || to_char(now(), 'YYYYMM');
+DO $$
+DECLARE
+    v record;
+BEGIN
+    SELECT * INTO v FROM month;
+    EXECUTE format('ALTER TABLE tenancy.audit_log DETACH PARTITION %s', v.part);
+    CREATE TABLE tenancy.audit_log_odd (dropped int, LIKE tenancy.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+    ALTER TABLE tenancy.audit_log_odd DROP COLUMN dropped;
+    EXECUTE format('ALTER TABLE tenancy.audit_log ATTACH PARTITION tenancy.audit_log_odd FOR VALUES FROM (%L) TO (%L)',
+                   v.lo, v.hi);
+END
+$$;
+SET LOCAL tenancy.tenant = 'aud-a';
+UPDATE regress_audit.things SET t = 'through SPI' WHERE id = 1;
+SELECT tableoid::regclass, op, new FROM tenancy.audit_log WHERE new ->> 't' = 'through SPI';
+ROLLBACK;
+-- Recording a tenant's offboarding.
+SELECT tenancy._audit_event('b0000000-0000-4000-8000-0000000000b1', 'OFFBOARD', '{"rows_removed": 3}');
+SELECT tenancy._audit_event('b0000000-0000-4000-8000-0000000000b1', 'SHUTDOWN', NULL);
+SELECT tenancy._audit_event(NULL, 'OFFBOARD', NULL);
+SELECT tenant_id, table_name, op, row_key, new, db_user FROM tenancy.audit_log WHERE op = 'OFFBOARD';
+
 -- The trigger function cannot be called directly, nor fire BEFORE.
 SELECT tenancy._audit_trigger();
 CREATE TABLE regress_audit.before_t (tenant_id uuid, x int);
