@@ -62,6 +62,7 @@
 #include "utils/hsearch.h"
 #include "utils/inet.h"
 #include "utils/inval.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -85,6 +86,7 @@ typedef enum AuditCategory
 	AUDIT_CAT_TEXT,				/* text, varchar, bpchar: the string */
 	AUDIT_CAT_OUTPUT,			/* uuid, name, ...: the output function */
 	AUDIT_CAT_JSONB,			/* jsonb: nested as is */
+	AUDIT_CAT_DATETIME,			/* date, time[tz], timestamp[tz]: ISO 8601 */
 	AUDIT_CAT_OTHER				/* anything else: to_jsonb() */
 } AuditCategory;
 
@@ -92,6 +94,7 @@ typedef struct AuditColumn
 {
 	AuditCategory category;
 	Oid			typid;
+	Oid			basetype;
 	int16		typlen;
 	bool		typbyval;
 	bool		audited;		/* not dropped and not excluded */
@@ -388,6 +391,7 @@ audit_init_column(AuditColumn *col, Form_pg_attribute att)
 	bool		varlena;
 
 	col->typid = att->atttypid;
+	col->basetype = typid;
 	col->typlen = att->attlen;
 	col->typbyval = att->attbyval;
 	col->name = MemoryContextStrdup(audit_cxt, NameStr(att->attname));
@@ -414,6 +418,13 @@ audit_init_column(AuditColumn *col, Form_pg_attribute att)
 			return;
 		case JSONBOID:
 			col->category = AUDIT_CAT_JSONB;
+			return;
+		case DATEOID:
+		case TIMEOID:
+		case TIMETZOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			col->category = AUDIT_CAT_DATETIME;
 			return;
 		case UUIDOID:
 		case NAMEOID:
@@ -692,6 +703,16 @@ audit_push_value(JsonbParseState **state, AuditColumn *col, Datum value)
 				v.type = jbvString;
 				v.val.string.val = s;
 				v.val.string.len = strlen(s);
+				break;
+			}
+		case AUDIT_CAT_DATETIME:
+			{
+				/* as to_jsonb() writes them (infinity included) */
+				char	   *str = JsonEncodeDateTime(NULL, value, col->basetype, NULL);
+
+				v.type = jbvString;
+				v.val.string.val = str;
+				v.val.string.len = strlen(str);
 				break;
 			}
 		case AUDIT_CAT_JSONB:

@@ -10,7 +10,8 @@
 -- trigger writes as that owner.  UPDATE, DELETE and TRUNCATE are refused
 -- to everyone but superusers, also through privileges granted later.
 
-CREATE SEQUENCE tenancy.audit_log_id_seq AS bigint;
+-- CACHE: each backend takes ids 64 at a time (no shared buffer lock per entry).
+CREATE SEQUENCE tenancy.audit_log_id_seq AS bigint CACHE 64;
 COMMENT ON SEQUENCE tenancy.audit_log_id_seq IS 'Ids of tenancy.audit_log entries.';
 
 CREATE TABLE tenancy.audit_log (
@@ -30,7 +31,7 @@ CREATE TABLE tenancy.audit_log (
 ) PARTITION BY RANGE (at);
 ALTER SEQUENCE tenancy.audit_log_id_seq OWNED BY tenancy.audit_log.id;
 COMMENT ON TABLE tenancy.audit_log IS 'The audit trail: one entry per audited row change (and per TRUNCATE), partitioned by month.';
-COMMENT ON COLUMN tenancy.audit_log.id IS 'Entry id, increasing in the order entries were written.';
+COMMENT ON COLUMN tenancy.audit_log.id IS 'Entry id: unique, increasing in the order a session wrote its entries.';
 COMMENT ON COLUMN tenancy.audit_log.tenant_id IS 'The tenant of the row (for TRUNCATE: the tenant in force, if any).';
 COMMENT ON COLUMN tenancy.audit_log.at IS 'Start of the writing transaction (now()).';
 COMMENT ON COLUMN tenancy.audit_log.txid IS 'Id of the writing top-level transaction (as txid_current()).';
