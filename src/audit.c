@@ -12,14 +12,24 @@
  * "tenancy audit cache" (a child of TopMemoryContext); a relcache
  * invalidation of the relation (or of all relations) drops its entry.
  *
- * Each entry is written by one INSERT into tenancy.audit_log through an
- * SPI plan prepared once per backend, inside the caller's transaction (so
- * a rollback, of the transaction or of a savepoint, takes the entry with
- * it).  The INSERT runs as the owner of tenancy.audit_log
+ * Each entry is written inside the caller's transaction (so a rollback,
+ * of the transaction or of a savepoint, takes the entry with it): straight
+ * into the month's partition of tenancy.audit_log (heap insert and index
+ * maintenance; the partition found once per transaction as tuple routing
+ * would), or, when that partition is not a plain table laid out like the
+ * parent, by an SPI INSERT prepared once per backend.  The relations are
+ * opened and closed per row, so DDL on the log later in the same
+ * transaction is not blocked.  The write runs as the owner of
+ * tenancy.audit_log
  * (SetUserIdAndSecContext with SECURITY_LOCAL_USERID_CHANGE, as
  * PostgreSQL's RI triggers do), so tenant roles need, and have, no
  * privilege on the log: nobody can forge an entry.  The previous user is
  * restored afterwards, and by (sub)transaction abort on error.
+ *
+ * tenancy._audit_event() writes lifecycle entries (OFFBOARD) the same way.
+ * tenancy._audit_mac() keys HMAC-SHA256 with a key derived from the master
+ * key (TenancyDeriveMasterKey), kept for one transaction and wiped at its
+ * end.
  *
  * Per-row memory lives in a context reset after every row.
  *
@@ -107,6 +117,7 @@ typedef struct AuditRelInfo
 {
 	Oid			relid;			/* hash key, must be first */
 	bool		valid;
+	MemoryContext cxt;			/* holds everything below; NULL if none */
 	char	   *table_name;		/* qualified name of the registered root */
 	AttrNumber	tenant_attnum;	/* 0: no tenant column */
 	int			nkeys;			/* 0: no key, the whole row identifies */
@@ -248,6 +259,34 @@ audit_owner(void)
 }
 
 /*
+ * Is tenancy.audit_log laid out as audit_direct_insert() fills it (the
+ * columns of this version, in this order, none dropped)?  A later version
+ * that changes the table makes the trigger fall back to the SPI INSERT
+ * until its library knows the new layout.
+ */
+static bool
+audit_log_layout_ok(TupleDesc desc)
+{
+	static const char *const names[13] = {
+		"id", "tenant_id", "at", "txid", "table_name", "op", "row_key",
+		"old", "new", "db_user", "session_user", "application_name",
+		"client_addr"
+	};
+	int			i;
+
+	if (desc->natts != 13)
+		return false;
+	for (i = 0; i < 13; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), names[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
  * Find the partition of tenancy.audit_log that "at" (the transaction's
  * start) falls in, as the executor's tuple routing would, once per
  * transaction; and decide whether it can be written directly: a plain
@@ -288,6 +327,7 @@ audit_find_target(Relation parent)
 
 		target_part = RelationGetRelid(part);
 		target_direct = part->rd_rel->relkind == RELKIND_RELATION &&
+			audit_log_layout_ok(RelationGetDescr(parent)) &&
 			build_attrmap_by_name_if_req(RelationGetDescr(parent),
 										 RelationGetDescr(part)) == NULL;
 		table_close(part, NoLock);
@@ -305,6 +345,8 @@ audit_find_target(Relation parent)
 static bool
 audit_direct_insert(Datum *values, const char *nulls)
 {
+	Oid			parent_oid = audit_log_relid;
+	Oid			seq_oid = audit_log_seq;
 	Relation	parent;
 	Relation	part;
 	ResultRelInfo *rri;
@@ -312,10 +354,13 @@ audit_direct_insert(Datum *values, const char *nulls)
 	TupleTableSlot *slot;
 	int			i;
 
-	LockRelationOid(audit_log_relid, RowExclusiveLock);
-	parent = RelationIdGetRelation(audit_log_relid);
+	/* (copies: invalidations processed while locking reset the statics) */
+	if (!OidIsValid(parent_oid) || !OidIsValid(seq_oid))
+		return false;
+	LockRelationOid(parent_oid, RowExclusiveLock);
+	parent = RelationIdGetRelation(parent_oid);
 	if (!RelationIsValid(parent))
-		elog(ERROR, "could not open relation with OID %u", audit_log_relid);
+		elog(ERROR, "could not open relation with OID %u", parent_oid);
 	PG_TRY();
 	{
 		audit_find_target(parent);
@@ -325,22 +370,17 @@ audit_direct_insert(Datum *values, const char *nulls)
 		RelationClose(parent);
 	}
 	PG_END_TRY();
-	if (!target_direct || !OidIsValid(audit_log_seq))
+	if (!target_direct)
 		return false;
 
 	part = table_open(target_part, RowExclusiveLock);
-	if (RelationGetDescr(part)->natts != 13)
-	{
-		table_close(part, NoLock);
-		return false;
-	}
 	estate = CreateExecutorState();
 	rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(rri, part, 0, NULL, 0);
 	ExecOpenIndices(rri, false);
 	slot = table_slot_create(part, NULL);
 	ExecClearTuple(slot);
-	slot->tts_values[0] = Int64GetDatum(nextval_internal(audit_log_seq, false));
+	slot->tts_values[0] = Int64GetDatum(nextval_internal(seq_oid, false));
 	slot->tts_isnull[0] = false;
 	slot->tts_values[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	slot->tts_isnull[2] = false;
@@ -368,13 +408,14 @@ audit_direct_insert(Datum *values, const char *nulls)
  * call expression, so give it one.
  */
 static void
-audit_init_to_jsonb(AuditColumn *col, Oid typid, int32 typmod, Oid collid)
+audit_init_to_jsonb(MemoryContext cxt, AuditColumn *col, Oid typid, int32 typmod,
+					Oid collid)
 {
 	FuncExpr   *expr;
 	MemoryContext old;
 
-	fmgr_info_cxt(F_TO_JSONB, &col->func, audit_cxt);
-	old = MemoryContextSwitchTo(audit_cxt);
+	fmgr_info_cxt(F_TO_JSONB, &col->func, cxt);
+	old = MemoryContextSwitchTo(cxt);
 	expr = makeFuncExpr(F_TO_JSONB, JSONBOID,
 						list_make1(makeNullConst(typid, typmod, collid)),
 						InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
@@ -384,7 +425,7 @@ audit_init_to_jsonb(AuditColumn *col, Oid typid, int32 typmod, Oid collid)
 
 /* Choose how each column is converted. */
 static void
-audit_init_column(AuditColumn *col, Form_pg_attribute att)
+audit_init_column(MemoryContext cxt, AuditColumn *col, Form_pg_attribute att)
 {
 	Oid			typid = getBaseType(att->atttypid);
 	Oid			outfunc;
@@ -394,7 +435,7 @@ audit_init_column(AuditColumn *col, Form_pg_attribute att)
 	col->basetype = typid;
 	col->typlen = att->attlen;
 	col->typbyval = att->attbyval;
-	col->name = MemoryContextStrdup(audit_cxt, NameStr(att->attname));
+	col->name = MemoryContextStrdup(cxt, NameStr(att->attname));
 	switch (typid)
 	{
 		case INT2OID:
@@ -436,11 +477,11 @@ audit_init_column(AuditColumn *col, Form_pg_attribute att)
 		case OIDOID:
 			col->category = AUDIT_CAT_OUTPUT;
 			getTypeOutputInfo(typid, &outfunc, &varlena);
-			fmgr_info_cxt(outfunc, &col->func, audit_cxt);
+			fmgr_info_cxt(outfunc, &col->func, cxt);
 			return;
 		default:
 			col->category = AUDIT_CAT_OTHER;
-			audit_init_to_jsonb(col, att->atttypid, att->atttypmod,
+			audit_init_to_jsonb(cxt, col, att->atttypid, att->atttypmod,
 								att->attcollation);
 			return;
 	}
@@ -509,23 +550,10 @@ audit_rel_info(Relation rel, Trigger *trigger)
 	info = hash_search(audit_rels, &relid, HASH_ENTER, &found);
 	if (found && info->valid)
 		return info;
-	if (found)
-	{
-		/* Stale: free what the old entry held (small, so just leak-proof) */
-		if (info->table_name)
-			pfree(info->table_name);
-		if (info->keys)
-			pfree(info->keys);
-		if (info->order)
-			pfree(info->order);
-		if (info->cols)
-		{
-			for (i = 0; i < info->natts; i++)
-				if (info->cols[i].name)
-					pfree(info->cols[i].name);
-			pfree(info->cols);
-		}
-	}
+	/* New or stale: start from an empty context of its own. */
+	if (found && info->cxt)
+		MemoryContextDelete(info->cxt);
+	info->cxt = NULL;
 	info->valid = false;
 	info->table_name = NULL;
 	info->keys = NULL;
@@ -535,6 +563,8 @@ audit_rel_info(Relation rel, Trigger *trigger)
 	info->natts = 0;
 	info->nkeys = 0;
 	info->tenant_attnum = 0;
+	info->cxt = AllocSetContextCreate(audit_cxt, "tenancy audit relation",
+									  ALLOCSET_SMALL_SIZES);
 
 	if (trigger->tgnargs < 1)
 		ereport(ERROR,
@@ -543,7 +573,7 @@ audit_rel_info(Relation rel, Trigger *trigger)
 						trigger->tgname, RelationGetRelationName(rel)),
 				 errhint("Create the trigger with tenancy.enable_audit().")));
 
-	old = MemoryContextSwitchTo(audit_cxt);
+	old = MemoryContextSwitchTo(info->cxt);
 	info->table_name = audit_root_name(rel);
 	info->natts = tupdesc->natts;
 	info->cols = palloc0(sizeof(AuditColumn) * tupdesc->natts);
@@ -555,7 +585,7 @@ audit_rel_info(Relation rel, Trigger *trigger)
 
 		info->cols[i].audited = !att->attisdropped;
 		if (!att->attisdropped)
-			audit_init_column(&info->cols[i], att);
+			audit_init_column(info->cxt, &info->cols[i], att);
 	}
 
 	/* The tenant column (first argument); it must exist. */
@@ -596,7 +626,7 @@ audit_rel_info(Relation rel, Trigger *trigger)
 		int			n = idx->rd_index->indnkeyatts;
 		int			k = 0;
 
-		info->keys = MemoryContextAlloc(audit_cxt, sizeof(AttrNumber) * Max(n, 1));
+		info->keys = MemoryContextAlloc(info->cxt, sizeof(AttrNumber) * Max(n, 1));
 		for (i = 0; i < n; i++)
 		{
 			AttrNumber	a = idx->rd_index->indkey.values[i];
@@ -613,7 +643,7 @@ audit_rel_info(Relation rel, Trigger *trigger)
 	 * sorts what it is given; handing them over in that order makes the
 	 * sort a single pass.
 	 */
-	info->order = MemoryContextAlloc(audit_cxt, sizeof(AttrNumber) * Max(info->natts, 1));
+	info->order = MemoryContextAlloc(info->cxt, sizeof(AttrNumber) * Max(info->natts, 1));
 	for (i = 0; i < info->natts; i++)
 		if (info->cols[i].audited)
 			info->order[info->norder++] = i + 1;
