@@ -204,6 +204,14 @@ SELECT count(*) AS nothing_new FROM tenancy.seal_audit();
 SELECT * FROM tenancy.verify_audit();
 SELECT * FROM tenancy.verify_audit('aud-a');
 SELECT * FROM tenancy.verify_audit('no-such-tenant');
+-- Tags do not depend on settings.
+SET TimeZone = 'Asia/Tokyo';
+SET DateStyle = 'German';
+SET client_encoding = 'LATIN1';
+SELECT count(*) AS problems_under_other_settings FROM tenancy.verify_audit();
+RESET client_encoding;
+SET DateStyle = 'ISO, YMD';
+SET TimeZone = 'UTC';
 -- The next seal covers later entries and chains to the first.
 SET tenancy.tenant = 'aud-a';
 INSERT INTO regress_audit.nokey VALUES (DEFAULT, 2, 'two');

@@ -59,6 +59,8 @@
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "port/pg_bswap.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_relation.h"
@@ -81,10 +83,12 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 PG_FUNCTION_INFO_V1(tenancy_audit_trigger);
 PG_FUNCTION_INFO_V1(tenancy_audit_mac);
 PG_FUNCTION_INFO_V1(tenancy_audit_event);
+PG_FUNCTION_INFO_V1(tenancy_audit_tag);
 
 /* How a column's value becomes a jsonb value. */
 typedef enum AuditCategory
@@ -1060,6 +1064,24 @@ tenancy_audit_trigger(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/* HMAC-SHA256 under the sealing key, derived once per transaction. */
+static void
+audit_hmac(const uint8 *data, size_t len, uint8 *out)
+{
+	unsigned int outlen = 32;
+
+	if (!seal_key_loaded)
+	{
+		TenancyDeriveMasterKey("audit-seal", seal_key, sizeof(seal_key));
+		seal_key_loaded = true;
+	}
+	if (HMAC(EVP_sha256(), seal_key, sizeof(seal_key), data, len, out,
+			 &outlen) == NULL || outlen != 32)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("HMAC-SHA256 failed")));
+}
+
 /*
  * tenancy._audit_mac(data bytea) RETURNS bytea: HMAC-SHA256 of data under
  * the audit sealing key (derived from the master key for purpose
@@ -1070,22 +1092,133 @@ Datum
 tenancy_audit_mac(PG_FUNCTION_ARGS)
 {
 	bytea	   *data = PG_GETARG_BYTEA_PP(0);
-	bytea	   *result;
-	unsigned int len = 32;
+	bytea	   *result = (bytea *) palloc(VARHDRSZ + 32);
 
-	if (!seal_key_loaded)
-	{
-		TenancyDeriveMasterKey("audit-seal", seal_key, sizeof(seal_key));
-		seal_key_loaded = true;
-	}
-	result = (bytea *) palloc(VARHDRSZ + 32);
-	if (HMAC(EVP_sha256(), seal_key, sizeof(seal_key),
-			 (unsigned char *) VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data),
-			 (unsigned char *) VARDATA(result), &len) == NULL || len != 32)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("HMAC-SHA256 failed")));
+	audit_hmac((const uint8 *) VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data),
+			   (uint8 *) VARDATA(result));
 	SET_VARSIZE(result, VARHDRSZ + 32);
+	PG_RETURN_BYTEA_P(result);
+}
+
+/* Per-call-site cache of tenancy._audit_tag(): the row type's send functions. */
+typedef struct AuditTagCache
+{
+	Oid			rowtype;
+	int			natts;
+	FmgrInfo   *send;			/* per column; unused for raw columns */
+	bool	   *raw;			/* text and jsonb: their stored bytes */
+} AuditTagCache;
+
+/*
+ * tenancy._audit_tag(e tenancy.audit_log) RETURNS bytea: the entry's id (8
+ * bytes, big-endian) and the first 8 bytes of the HMAC-SHA256, under the
+ * sealing key, of the entry's canonical bytes: per column, a 4-byte length
+ * (-1 for NULL) and the value: text and jsonb as stored (server encoding,
+ * jsonb's canonical binary form), every other type by its binary send
+ * function.  Neither settings (TimeZone, DateStyle, client_encoding) nor
+ * the machine's byte order change it, so a restored log verifies.
+ */
+Datum
+tenancy_audit_tag(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(0);
+	Oid			rowtype = HeapTupleHeaderGetTypeId(rec);
+	TupleDesc	desc;
+	HeapTupleData tuple;
+	AuditTagCache *cache = (AuditTagCache *) fcinfo->flinfo->fn_extra;
+	StringInfoData buf;
+	uint8		mac[32];
+	bytea	   *result;
+	int64		id = 0;
+	int			i;
+
+	desc = lookup_rowtype_tupdesc(rowtype, HeapTupleHeaderGetTypMod(rec));
+	if (cache == NULL || cache->rowtype != rowtype || cache->natts != desc->natts)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		cache = palloc0(sizeof(AuditTagCache));
+		cache->rowtype = rowtype;
+		cache->natts = desc->natts;
+		cache->send = palloc0(sizeof(FmgrInfo) * Max(desc->natts, 1));
+		cache->raw = palloc0(sizeof(bool) * Max(desc->natts, 1));
+		for (i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+			Oid			sendfn;
+			bool		varlena;
+
+			if (att->attisdropped)
+				continue;
+			if (att->atttypid == TEXTOID || att->atttypid == JSONBOID)
+				cache->raw[i] = true;
+			else
+			{
+				getTypeBinaryOutputInfo(att->atttypid, &sendfn, &varlena);
+				fmgr_info_cxt(sendfn, &cache->send[i], fcinfo->flinfo->fn_mcxt);
+			}
+		}
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = cache;
+	}
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = rec;
+
+	initStringInfo(&buf);
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		isnull;
+		Datum		value;
+		const char *bytes;
+		int32		len;
+		uint32		nlen;
+
+		if (att->attisdropped)
+			continue;
+		value = heap_getattr(&tuple, i + 1, desc, &isnull);
+		if (i == 0 && !isnull && att->atttypid == INT8OID)
+			id = DatumGetInt64(value);
+		if (isnull)
+		{
+			nlen = pg_hton32((uint32) -1);
+			appendBinaryStringInfo(&buf, (const char *) &nlen, 4);
+			continue;
+		}
+		if (cache->raw[i])
+		{
+			struct varlena *v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
+
+			bytes = VARDATA_ANY(v);
+			len = VARSIZE_ANY_EXHDR(v);
+		}
+		else
+		{
+			bytea	   *b = SendFunctionCall(&cache->send[i], value);
+
+			bytes = VARDATA(b);
+			len = VARSIZE(b) - VARHDRSZ;
+		}
+		nlen = pg_hton32((uint32) len);
+		appendBinaryStringInfo(&buf, (const char *) &nlen, 4);
+		appendBinaryStringInfo(&buf, bytes, len);
+	}
+	ReleaseTupleDesc(desc);
+
+	audit_hmac((const uint8 *) buf.data, buf.len, mac);
+	pfree(buf.data);
+	result = (bytea *) palloc(VARHDRSZ + 16);
+	SET_VARSIZE(result, VARHDRSZ + 16);
+	{
+		uint64		nid = pg_hton64((uint64) id);
+
+		memcpy(VARDATA(result), &nid, 8);
+	}
+	memcpy(VARDATA(result) + 8, mac, 8);
+	explicit_bzero(mac, sizeof(mac));
 	PG_RETURN_BYTEA_P(result);
 }
 

@@ -318,24 +318,11 @@ CREATE FUNCTION tenancy._audit_mac(data bytea) RETURNS bytea
 COMMENT ON FUNCTION tenancy._audit_mac(bytea) IS 'HMAC-SHA256 under the audit sealing key (derived from the master key).';
 REVOKE ALL ON FUNCTION tenancy._audit_mac(bytea) FROM PUBLIC;
 
--- The bytes an entry's tag is computed over: every column, unambiguously
--- (%L quotes values and writes NULL bare), independent of settings.
-CREATE FUNCTION tenancy._audit_entry_bytes(e tenancy.audit_log) RETURNS bytea
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-    SELECT convert_to(format('%s|%L|%s|%s|%L|%L|%L|%L|%L|%L|%L|%L|%L',
-                             e.id, e.tenant_id, extract(epoch FROM e.at), e.txid, e.table_name, e.op,
-                             e.row_key, e.old, e.new, e.db_user, e."session_user",
-                             e.application_name, e.client_addr), 'UTF8')
-$$;
-COMMENT ON FUNCTION tenancy._audit_entry_bytes(tenancy.audit_log) IS 'Canonical bytes of an audit entry, as sealed.';
-REVOKE ALL ON FUNCTION tenancy._audit_entry_bytes(tenancy.audit_log) FROM PUBLIC;
-
+-- An entry's tag: its id and a keyed hash of its columns' binary forms
+-- (independent of settings and byte order; see src/audit.c).
 CREATE FUNCTION tenancy._audit_tag(e tenancy.audit_log) RETURNS bytea
-    LANGUAGE sql VOLATILE PARALLEL RESTRICTED
-    SET search_path = pg_catalog, pg_temp
-    AS $$ SELECT int8send(e.id) || substr(tenancy._audit_mac(tenancy._audit_entry_bytes(e)), 1, 8) $$;
+    LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'tenancy_audit_tag';
 COMMENT ON FUNCTION tenancy._audit_tag(tenancy.audit_log) IS 'An entry''s id (8 bytes) and the first 8 bytes of its keyed hash.';
 REVOKE ALL ON FUNCTION tenancy._audit_tag(tenancy.audit_log) FROM PUBLIC;
 

@@ -77,8 +77,8 @@ SELECT is((SELECT count(*) FROM regress_aud31_a.all_entries WHERE tenant_id <> '
 SELECT throws_ok($$ SELECT * FROM tenancy.verify_audit('aud31-globex') $$, '42501', NULL,
                  'verify_audit (which names entries) is for administrators');
 SELECT throws_ok($$ SELECT * FROM tenancy.seal_audit() $$, '42501', NULL, 'seal_audit is for administrators');
-SELECT throws_ok($$ SELECT tenancy._audit_entry_bytes(e) FROM tenancy.audit_log e $$, '42501', NULL,
-                 'the canonical-bytes helper is not callable');
+SELECT throws_ok($$ SELECT tenancy._audit_tag(e) FROM tenancy.audit_log e $$, '42501', NULL,
+                 'the entry tag function is not callable');
 SELECT throws_ok($$ SELECT tenancy._audit_mac('x') $$, '42501', NULL, 'the sealing MAC is not callable');
 SELECT throws_ok($$ SELECT * FROM tenancy._audit_purge_plan(NULL) $$, '42501', NULL,
                  'the purge plan helper is not callable');
