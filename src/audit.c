@@ -361,23 +361,45 @@ audit_direct_insert(Datum *values, const char *nulls)
 	/* (copies: invalidations processed while locking reset the statics) */
 	if (!OidIsValid(parent_oid) || !OidIsValid(seq_oid))
 		return false;
-	LockRelationOid(parent_oid, RowExclusiveLock);
-	parent = RelationIdGetRelation(parent_oid);
-	if (!RelationIsValid(parent))
-		elog(ERROR, "could not open relation with OID %u", parent_oid);
-	PG_TRY();
-	{
-		audit_find_target(parent);
-	}
-	PG_FINALLY();
-	{
-		RelationClose(parent);
-	}
-	PG_END_TRY();
-	if (!target_direct)
-		return false;
 
-	part = table_open(target_part, RowExclusiveLock);
+	/*
+	 * Later rows of the transaction go straight to the partition found for
+	 * the first one.  Its lock is normally held already; if it had to be
+	 * taken again (the savepoint that took it was rolled back), the
+	 * invalidations received meanwhile (a detached partition) reset the
+	 * cache, and the partition is looked up again through the parent.
+	 */
+	part = NULL;
+	if (target_lxid == TENANCY_CURRENT_LXID && OidIsValid(target_part) &&
+		target_direct)
+	{
+		part = table_open(target_part, RowExclusiveLock);
+		if (target_lxid != TENANCY_CURRENT_LXID ||
+			target_part != RelationGetRelid(part))
+		{
+			table_close(part, NoLock);
+			part = NULL;
+		}
+	}
+	if (part == NULL)
+	{
+		LockRelationOid(parent_oid, RowExclusiveLock);
+		parent = RelationIdGetRelation(parent_oid);
+		if (!RelationIsValid(parent))
+			elog(ERROR, "could not open relation with OID %u", parent_oid);
+		PG_TRY();
+		{
+			audit_find_target(parent);
+		}
+		PG_FINALLY();
+		{
+			RelationClose(parent);
+		}
+		PG_END_TRY();
+		if (!target_direct)
+			return false;
+		part = table_open(target_part, RowExclusiveLock);
+	}
 	estate = CreateExecutorState();
 	rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(rri, part, 0, NULL, 0);
