@@ -22,9 +22,9 @@ SHLIB_LINK += -lcrypto
 PG_CFLAGS  += -Wall -Wmissing-prototypes -Wpointer-arith -Werror=vla \
               -Wimplicit-fallthrough=3 -Wformat-security
 
-REGRESS      = setup catalog context rls crypto partition
+REGRESS      = setup catalog context rls crypto partition audit
 REGRESS_OPTS = --inputdir=.
-ISOLATION      = context_invalidation create_tenant_race key_destruction
+ISOLATION      = context_invalidation create_tenant_race key_destruction audit_seal
 ISOLATION_OPTS = --inputdir=test/concurrency
 
 EXTRA_CLEAN = sql/tenancy--$(EXTVERSION).sql output_iso

@@ -348,6 +348,27 @@ hkdf(const char *digest, const uint8 *ikm, size_t ikmlen,
 }
 
 /*
+ * Derive a key that belongs to no tenant (for example the audit sealing
+ * key, which must outlive every tenant's keys): HKDF-SHA256(master key,
+ * salt = "tenancy/master", info = "tenancy/v1/master" || purpose).  The
+ * caller wipes "out" when done.
+ */
+void
+TenancyDeriveMasterKey(const char *purpose, uint8 *out, size_t outlen)
+{
+	uint8		info[128];
+	size_t		plen = strlen(purpose);
+
+	if (plen > sizeof(info) - 17)
+		elog(ERROR, "key purpose \"%s\" is too long", purpose);
+	load_master_key();
+	memcpy(info, "tenancy/v1/master", 17);
+	memcpy(info + 17, purpose, plen);
+	hkdf("SHA256", master_key, KEY_LEN, (const uint8 *) "tenancy/master", 14,
+		 info, 17 + plen, out, outlen);
+}
+
+/*
  * Read key version "version" of a tenant (0: the current one, the highest
  * active; -1: the lowest not destroyed) from tenancy.tenant_keys, directly through its primary key index
  * so that tenant roles, who may not read the table, can still use their

@@ -37,6 +37,7 @@ _PG_init(void)
 	TenancyCryptoInit();
 	TenancyLeakproofInit();
 	TenancyPartitionInit();
+	TenancyAuditInit();
 
 	MarkGUCPrefixReserved("tenancy");
 }

@@ -12,6 +12,7 @@
  *		crypto.c	master key, derived keys, encrypt/decrypt, KDFs
  *		envelope.c	ciphertext wire format and AES-GCM (no PostgreSQL)
  *		leakproof.c	planner guard that makes mark_leakproof() safe
+ *		audit.c		audit trigger (C), sealing MACs
  *
  *-------------------------------------------------------------------------
  */
@@ -101,6 +102,10 @@ extern void TenancyFoldedPlansInvalidate(const pg_uuid_t *tenant);
 extern void TenancyCryptoInit(void);
 extern void TenancyCryptoWipe(void);
 extern void TenancyCryptoMasterKeyChanged(void);
+extern void TenancyDeriveMasterKey(const char *purpose, uint8 *out, size_t outlen);
+
+/* audit.c */
+extern void TenancyAuditInit(void);
 
 /* catalog.c */
 extern void TenancyCatalogInit(void);

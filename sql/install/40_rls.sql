@@ -342,6 +342,12 @@ BEGIN
             USING ERRCODE = '22023',
                   HINT = 'Registered tables are listed in tenancy.tables.';
     END IF;
+    IF (SELECT t.audited FROM tenancy.tables t WHERE t.relid = unregister_table.tbl) THEN
+        RAISE EXCEPTION 'table % is audited', unregister_table.tbl
+            USING ERRCODE = '55000',
+                  DETAIL = 'Unregistering would leave its audit trigger without a registered tenant column.',
+                  HINT = format('Stop auditing it first: SELECT tenancy.disable_audit(%L);', unregister_table.tbl::text);
+    END IF;
     -- Leave the registry first, and keep the event trigger out of the
     -- ALTER TABLEs below, so that it neither puts back what they remove nor
     -- registers the table again (in a managed schema).

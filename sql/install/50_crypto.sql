@@ -171,10 +171,12 @@ CREATE FUNCTION tenancy._on_tenant_offboarded(tenant_id uuid, archive boolean) R
     AS $$
 BEGIN
     PERFORM tenancy.destroy_keys(_on_tenant_offboarded.tenant_id::text);
+    PERFORM tenancy._audit_event(_on_tenant_offboarded.tenant_id, 'OFFBOARD',
+                                 jsonb_build_object('archive', _on_tenant_offboarded.archive));
 END
 $$;
 COMMENT ON FUNCTION tenancy._on_tenant_created(uuid) IS 'Called by create_tenant for each new tenant: creates its key version 1 and its partitions.';
-COMMENT ON FUNCTION tenancy._on_tenant_offboarded(uuid, boolean) IS 'Called by offboard_tenant: destroys the tenant''s keys (crypto-erasure).';
+COMMENT ON FUNCTION tenancy._on_tenant_offboarded(uuid, boolean) IS 'Called by offboard_tenant: destroys the tenant''s keys (crypto-erasure) and records the offboarding in the audit log.';
 REVOKE ALL ON FUNCTION tenancy._on_tenant_created(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._on_tenant_created(uuid) TO tenancy_admin;
 REVOKE ALL ON FUNCTION tenancy._on_tenant_offboarded(uuid, boolean) FROM PUBLIC;

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/cluster.sh
 
-CLUSTER_PORT=5496
+CLUSTER_PORT=${CLUSTER_PORT:-5496}
 VG_DIR=$(mktemp -d /tmp/tenancy-valgrind.XXXXXX)
 [ "$(id -u)" -eq 0 ] && chown postgres "$VG_DIR"
 
@@ -30,7 +30,7 @@ done
 rc=0
 # The C code's paths are all in these suites; rls.sql is PL/pgSQL-heavy and
 # takes minutes under valgrind without reaching more of our C code.
-make -s installcheck REGRESS="setup catalog context crypto partition" || rc=$?
+make -s installcheck REGRESS="setup catalog context crypto partition audit" || rc=$?
 
 
 as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w -t 120 stop >/dev/null || true

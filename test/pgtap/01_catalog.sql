@@ -50,7 +50,8 @@ SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'tenancy.members'::re
 SELECT set_eq(
     $$ SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'tenancy' $$,
     ARRAY['tenancy.plans', 'tenancy.tenants', 'tenancy.members', 'tenancy.tables',
-          'tenancy.tenant_keys', 'tenancy.spare_tenant_ids'],
+          'tenancy.tenant_keys', 'tenancy.spare_tenant_ids', 'tenancy.audit_log_default',
+          'tenancy.audit_log_id_seq', 'tenancy.audit_seal_runs', 'tenancy.audit_seals'],
     'the catalog tables are registered with pg_extension_config_dump');
 SELECT ok(EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tenancy_admin'
                                            AND NOT rolcanlogin AND NOT rolsuper),
