@@ -359,3 +359,30 @@ CREATE TABLE regress_audit.before_t (tenant_id uuid, x int);
 CREATE TRIGGER wrong BEFORE INSERT ON regress_audit.before_t FOR EACH ROW EXECUTE FUNCTION tenancy._audit_trigger('tenant_id');
 INSERT INTO regress_audit.before_t VALUES (NULL, 1);
 DROP TABLE regress_audit.before_t;
+
+-- Audited tables partitioned per tenant: partitions made later (create_tenant,
+-- isolate_tenant) are audited too, and isolate_tenant's move is not logged
+-- as deletions and insertions.
+CREATE TABLE regress_audit.parted (tenant_id uuid NOT NULL, id int NOT NULL, v text,
+                                   PRIMARY KEY (tenant_id, id)) PARTITION BY LIST (tenant_id);
+SELECT tenancy.partition_table('regress_audit.parted', buckets => 2);
+SELECT tenancy.enable_audit('regress_audit.parted');
+GRANT SELECT, INSERT, UPDATE ON regress_audit.parted TO regress_tenancy_alice;
+SET ROLE regress_tenancy_alice;
+SET tenancy.tenant = 'aud-a';
+INSERT INTO regress_audit.parted (id, v) SELECT g, 'v' || g FROM generate_series(1, 5) g;
+RESET tenancy.tenant;
+RESET ROLE;
+SELECT max(id) AS before_move FROM tenancy.audit_log \gset
+SET client_min_messages = warning;
+SELECT tenancy.isolate_tenant('aud-a', 'regress_audit.parted');
+RESET client_min_messages;
+SELECT count(*) AS entries_for_the_move FROM tenancy.audit_log
+ WHERE id > :before_move AND table_name LIKE 'regress_audit.parted%';
+SET ROLE regress_tenancy_alice;
+SET tenancy.tenant = 'aud-a';
+UPDATE regress_audit.parted SET v = 'moved' WHERE id = 1;
+RESET tenancy.tenant;
+RESET ROLE;
+SELECT table_name, op, row_key ->> 'id' AS id, old, new FROM tenancy.audit_log
+ WHERE id > :before_move AND table_name LIKE 'regress_audit.parted%' ORDER BY id;
