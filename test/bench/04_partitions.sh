@@ -204,11 +204,7 @@ create_up_to() { # n
 
 # Keeps the event trigger out of the DDL that follows in the transaction,
 # the way the extension keeps it out of its own DDL.
-if [ "$(admin -d "$DB" -Atc "SELECT to_regprocedure('tenancy._internal_ddl(boolean)') IS NOT NULL")" = t ]; then
-    QUIET_TRIGGER="SELECT tenancy._internal_ddl(true);"
-else
-    QUIET_TRIGGER="SET LOCAL tenancy_internal.in_auto_register = on;"
-fi
+QUIET_TRIGGER="SELECT tenancy._internal_ddl(true);"
 
 # The pieces of create_tenant at the current scale (rolled back).
 declare -A PIECE
