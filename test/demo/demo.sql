@@ -141,4 +141,27 @@ EXPLAIN (COSTS OFF) SELECT count(*) FROM public.events;
 \c - postgres
 
 \echo
+\echo '== 11. Audit trail: every change recorded, in the same transaction, tamper-evident'
+SELECT tenancy.enable_audit('public.invoices', exclude_columns => '{card}');
+\c - app_globex
+SET tenancy.tenant = 'globex';
+UPDATE public.invoices SET amount = 999999.00 WHERE customer = 'Hank Scorpio';
+BEGIN;
+DELETE FROM public.invoices;          -- rolled back: leaves no entry
+ROLLBACK;
+-- Globex reads its own entries only: the changed column, before and after.
+SELECT op, table_name, row_key ->> 'id' AS id, old, new, db_user FROM tenancy.audit_log ORDER BY id;
+\set ON_ERROR_STOP 0
+DELETE FROM tenancy.audit_log;        -- append-only
+\set ON_ERROR_STOP 1
+\c - postgres
+SELECT count(*) AS tenants_sealed FROM tenancy.seal_audit();
+SELECT count(*) AS problems FROM tenancy.verify_audit();
+-- A superuser edits history behind the log's back; verification notices.
+ALTER TABLE tenancy.audit_log DISABLE TRIGGER USER;
+UPDATE tenancy.audit_log SET new = '{"amount": 1}' WHERE op = 'UPDATE';
+ALTER TABLE tenancy.audit_log ENABLE TRIGGER USER;
+SELECT problem FROM tenancy.verify_audit();
+
+\echo
 \echo '== Done. The cluster is thrown away now.'
