@@ -60,7 +60,9 @@ SHAREDIR=$("$PG_CONFIG" --sharedir)
 if [ ! -f "$PKGLIB/pgaudit.so" ]; then
     if [ ! -f /usr/lib/postgresql/15/lib/pgaudit.so ]; then
         echo "bench: installing postgresql-15-pgaudit"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-15-pgaudit >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-15-pgaudit >/dev/null ||
+            { apt-get update -qq &&
+              DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-15-pgaudit >/dev/null; }
     fi
     if [ "$PKGLIB" != /usr/lib/postgresql/15/lib ]; then
         cp /usr/lib/postgresql/15/lib/pgaudit.so "$PKGLIB/"

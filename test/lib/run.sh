@@ -7,7 +7,10 @@ cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 MODE=${1:?usage: run.sh demo|test|bench|valgrind|fuzz}
 
-
+# make bench compares against pgaudit (test/bench/05_audit.sh).
+if [ "$MODE" = bench ]; then
+    export TENANCY_EXTRA_PKGS="${TENANCY_EXTRA_PKGS:-} postgresql-15-pgaudit"
+fi
 test/lib/deps.sh
 
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
