@@ -240,6 +240,23 @@ UPDATE tenancy.audit_seals SET entries = entries - 1 WHERE tenant_id = 'b0000000
 SELECT seal_no, problem FROM tenancy.verify_audit('aud-b');
 UPDATE tenancy.audit_seals SET entries = entries + 1 WHERE tenant_id = 'b0000000-0000-4000-8000-0000000000b1' AND seal_no = 1;
 SELECT count(*) AS repaired FROM tenancy.verify_audit('aud-b');
+-- A seal's last_at (which purge_audit trusts) is covered by its MAC.
+UPDATE tenancy.audit_seals SET last_at = '2000-01-01' WHERE tenant_id = 'b0000000-0000-4000-8000-0000000000b1' AND seal_no = 1;
+SELECT seal_no, problem FROM tenancy.verify_audit('aud-b');
+UPDATE tenancy.audit_seals s SET last_at = (SELECT max(e.at) FROM tenancy.audit_log e
+                                             WHERE e.tenant_id = s.tenant_id AND e.txid >= s.txid_from AND e.txid < s.txid_to)
+ WHERE tenant_id = 'b0000000-0000-4000-8000-0000000000b1' AND seal_no = 1;
+-- A run's horizon (where the next run starts) is covered by the run's MAC.
+UPDATE tenancy.audit_seal_runs SET horizon = horizon - 1 WHERE seal_no = 2;
+SELECT seal_no, problem FROM tenancy.verify_audit('aud-b');
+UPDATE tenancy.audit_seal_runs SET horizon = horizon + 1 WHERE seal_no = 2;
+-- An exact copy of a sealed entry is an insertion.
+INSERT INTO tenancy.audit_log SELECT * FROM tenancy.audit_log
+ WHERE id = (SELECT min(e.id) FROM tenancy.audit_log e WHERE e.tenant_id = 'b0000000-0000-4000-8000-0000000000b1');
+SELECT seal_no, problem FROM tenancy.verify_audit('aud-b');
+DELETE FROM tenancy.audit_log WHERE ctid = (SELECT max(e.ctid) FROM tenancy.audit_log e
+ WHERE e.id = (SELECT min(e.id) FROM tenancy.audit_log e WHERE e.tenant_id = 'b0000000-0000-4000-8000-0000000000b1'));
+SELECT count(*) AS repaired FROM tenancy.verify_audit('aud-b');
 DELETE FROM tenancy.audit_seals WHERE tenant_id = 'a0000000-0000-4000-8000-0000000000a1' AND seal_no = 1;
 SELECT seal_no, problem, count(*) FROM tenancy.verify_audit('aud-a') GROUP BY 1, 2 ORDER BY 1, 2;
 
@@ -274,8 +291,18 @@ SELECT tenancy.purge_audit() AS purged;
 UPDATE tenancy.plans SET audit_retention = interval '30 days' WHERE name = 'aud-30d';
 SELECT tenant_id, seal_no, entries, purged_at IS NOT NULL AS purged FROM tenancy.audit_seals ORDER BY 1, 2;
 SELECT * FROM tenancy.verify_audit();
+-- An entry put back into a purged seal's range is an insertion.
+INSERT INTO tenancy.audit_log (tenant_id, txid, table_name, op, db_user, "session_user")
+SELECT s.tenant_id, s.txid_from, 'regress_audit.nokey', 'INSERT', 'x', 'x'
+  FROM tenancy.audit_seals s WHERE s.purged_at IS NOT NULL ORDER BY s.seal_no LIMIT 1;
+SELECT seal_no, problem FROM tenancy.verify_audit();
+DELETE FROM tenancy.audit_log WHERE db_user = 'x' AND at > now() - interval '1 day';
 UPDATE tenancy.audit_seals SET purged_at = purged_at - interval '1 second' WHERE purged_at IS NOT NULL;
 SELECT seal_no, problem FROM tenancy.verify_audit();
+-- purge_audit waits for writers and must then see what they committed.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT tenancy.purge_audit();
+ROLLBACK;
 
 -- maintain_audit: idempotent, bounded.
 SELECT tenancy.maintain_audit() AS created_again;
@@ -291,12 +318,48 @@ RESET tenancy.tenant;
 SELECT count(*) FROM tenancy.audit_log WHERE new ->> 'b' = 'not audited';
 SELECT tenancy.disable_audit('regress_audit.nokey');
 
--- A renamed excluded column fails writes instead of exposing it.
+-- An excluded column stays excluded when renamed, and so does its old
+-- name: the usual migration adds a column by the old name and copies the
+-- values into it.
 ALTER TABLE regress_audit.things RENAME COLUMN secret TO secret2;
+SELECT tenancy._audit_trigger_args('regress_audit.things');
+ALTER TABLE regress_audit.things ADD COLUMN secret text;
 SET tenancy.tenant = 'aud-a';
 UPDATE regress_audit.things SET secret2 = 'leak?' WHERE id = 1;
+UPDATE regress_audit.things SET secret = secret2 WHERE id = 1;
 RESET tenancy.tenant;
+SELECT op, old, new FROM tenancy.audit_log WHERE table_name = 'regress_audit.things'
+   AND (old::text LIKE '%leak%' OR new::text LIKE '%leak%');
+-- A dropped excluded column leaves its name excluded.
+ALTER TABLE regress_audit.things DROP COLUMN secret;
+SELECT tenancy._audit_trigger_args('regress_audit.things');
+ALTER TABLE regress_audit.things ADD COLUMN secret text;
+SET tenancy.tenant = 'aud-a';
+UPDATE regress_audit.things SET secret = 'leak?' WHERE id = 1;
+RESET tenancy.tenant;
+SELECT count(*) FROM tenancy.audit_log WHERE table_name = 'regress_audit.things'
+   AND (old::text LIKE '%leak%' OR new::text LIKE '%leak%');
+-- Renamed behind the event trigger's back: writes fail rather than expose it.
+SET tenancy.tenant = 'aud-a';
+BEGIN;
+ALTER EVENT TRIGGER tenancy_auto_register DISABLE;
+ALTER TABLE regress_audit.things RENAME COLUMN secret2 TO secret3;
+UPDATE regress_audit.things SET secret3 = 'leak?' WHERE id = 1;
+ROLLBACK;
+RESET tenancy.tenant;
+-- enable_audit starts afresh with the names it is given.
+ALTER TABLE regress_audit.things DROP COLUMN secret;
 SELECT tenancy.enable_audit('regress_audit.things', '{secret2}');
+SELECT tenancy._audit_trigger_args('regress_audit.things');
+-- After a TRUNCATE (whose trigger has its own cached state) excluded
+-- columns stay out of the same transaction's entries.
+BEGIN;
+CREATE TEMP TABLE things_copy ON COMMIT DROP AS SELECT * FROM regress_audit.things;
+SET LOCAL tenancy.tenant = 'aud-a';
+TRUNCATE regress_audit.things;
+INSERT INTO regress_audit.things SELECT * FROM things_copy;
+SELECT count(*) AS with_secret FROM tenancy.audit_log WHERE new ? 'secret2';
+ROLLBACK;
 SET tenancy.tenant = 'aud-a';
 UPDATE regress_audit.things SET secret2 = 'fine' WHERE id = 1;
 RESET tenancy.tenant;
@@ -386,3 +449,50 @@ RESET tenancy.tenant;
 RESET ROLE;
 SELECT table_name, op, row_key ->> 'id' AS id, old, new FROM tenancy.audit_log
  WHERE id > :before_move AND table_name LIKE 'regress_audit.parted%' ORDER BY id;
+
+-- Values are recorded the same whatever the writer's settings: floats as
+-- the shortest decimal that reads back exactly (extra_float_digits can
+-- make float8out round), time and timetz as to_jsonb() renders them.
+CREATE TABLE regress_audit.readings (tenant_id uuid NOT NULL, id int NOT NULL,
+                                     f8 float8, f4 float4, t time, tz timetz,
+                                     PRIMARY KEY (tenant_id, id));
+SELECT tenancy.register_table('regress_audit.readings');
+SELECT tenancy.enable_audit('regress_audit.readings');
+GRANT SELECT, INSERT, UPDATE ON regress_audit.readings TO regress_tenancy_alice;
+SET ROLE regress_tenancy_alice;
+SET tenancy.tenant = 'aud-a';
+SET extra_float_digits = -15;
+INSERT INTO regress_audit.readings VALUES (DEFAULT, 1, 123456.789, 0.1, '23:59:59.5', '23:59:59+14');
+UPDATE regress_audit.readings SET f8 = 149999 WHERE id = 1;
+RESET extra_float_digits;
+RESET tenancy.tenant;
+RESET ROLE;
+SELECT op, old, new FROM tenancy.audit_log e
+ WHERE e.table_name = 'regress_audit.readings' ORDER BY e.id;
+SELECT to_jsonb(r) - 'tenant_id' AS stored_row FROM regress_audit.readings r;
+
+-- Audit partitions are closed to everyone but their owner, even when
+-- default privileges would grant more, and months are UTC months in any
+-- TimeZone.
+ALTER DEFAULT PRIVILEGES GRANT SELECT, INSERT ON TABLES TO regress_tenancy_alice;
+SET TimeZone = 'Pacific/Kiritimati';
+SELECT tenancy.maintain_audit(12) > 0 AS created;
+RESET TimeZone;
+ALTER DEFAULT PRIVILEGES REVOKE SELECT, INSERT ON TABLES FROM regress_tenancy_alice;
+SELECT count(*) AS partitions, count(*) FILTER (WHERE c.relrowsecurity) AS with_rls,
+       count(*) FILTER (WHERE has_table_privilege('regress_tenancy_alice', c.oid, 'SELECT')
+                           OR has_table_privilege('regress_tenancy_alice', c.oid, 'INSERT')) AS open_to_alice,
+       count(*) FILTER (WHERE lo AT TIME ZONE 'UTC' <> date_trunc('month', lo AT TIME ZONE 'UTC')) AS not_utc_months
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,
+       LATERAL (SELECT substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \(''([^'']*)''\)')::timestamptz AS lo) b
+ WHERE i.inhparent = 'tenancy.audit_log'::regclass;
+SET ROLE regress_tenancy_alice;
+DO $$
+BEGIN
+    EXECUTE format('SELECT count(*) FROM tenancy.%I', 'audit_log_p' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM'));
+    RAISE NOTICE 'this month''s partition is readable';
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'this month''s partition refused (%)', SQLSTATE;
+END
+$$;
+RESET ROLE;

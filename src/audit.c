@@ -55,6 +55,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
+#include "common/shortest_dec.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -100,7 +101,7 @@ typedef enum AuditCategory
 	AUDIT_CAT_TEXT,				/* text, varchar, bpchar: the string */
 	AUDIT_CAT_OUTPUT,			/* uuid, name, ...: the output function */
 	AUDIT_CAT_JSONB,			/* jsonb: nested as is */
-	AUDIT_CAT_DATETIME,			/* date, time[tz], timestamp[tz]: ISO 8601 */
+	AUDIT_CAT_DATETIME,			/* date, timestamp[tz]: ISO 8601 */
 	AUDIT_CAT_OTHER				/* anything else: to_jsonb() */
 } AuditCategory;
 
@@ -121,6 +122,7 @@ typedef struct AuditRelInfo
 {
 	Oid			relid;			/* hash key, must be first */
 	bool		valid;
+	Oid			tgoid;			/* the trigger whose arguments it follows */
 	MemoryContext cxt;			/* holds everything below; NULL if none */
 	char	   *table_name;		/* qualified name of the registered root */
 	AttrNumber	tenant_attnum;	/* 0: no tenant column */
@@ -487,12 +489,12 @@ audit_init_column(MemoryContext cxt, AuditColumn *col, Form_pg_attribute att)
 			col->category = AUDIT_CAT_JSONB;
 			return;
 		case DATEOID:
-		case TIMEOID:
-		case TIMETZOID:
 		case TIMESTAMPOID:
 		case TIMESTAMPTZOID:
 			col->category = AUDIT_CAT_DATETIME;
 			return;
+		case TIMEOID:
+		case TIMETZOID:
 		case UUIDOID:
 		case NAMEOID:
 		case BPCHAROID:
@@ -574,13 +576,20 @@ audit_rel_info(Relation rel, Trigger *trigger)
 
 	audit_init_cache();
 	info = hash_search(audit_rels, &relid, HASH_ENTER, &found);
-	if (found && info->valid)
+
+	/*
+	 * Built for this very trigger: the row trigger and the TRUNCATE trigger
+	 * of a table carry different arguments, and a TRUNCATE processes the
+	 * table's invalidation before its trigger runs.
+	 */
+	if (found && info->valid && info->tgoid == trigger->tgoid)
 		return info;
 	/* New or stale: start from an empty context of its own. */
 	if (found && info->cxt)
 		MemoryContextDelete(info->cxt);
 	info->cxt = NULL;
 	info->valid = false;
+	info->tgoid = trigger->tgoid;
 	info->table_name = NULL;
 	info->keys = NULL;
 	info->order = NULL;
@@ -625,21 +634,36 @@ audit_rel_info(Relation rel, Trigger *trigger)
 				 errhint("Run tenancy.enable_audit() on the table again.")));
 
 	/*
-	 * Excluded columns (further arguments).  One that no longer exists
-	 * (renamed) fails the write rather than exposing the renamed column.
+	 * Excluded columns (further arguments): the current names, then, after
+	 * an empty argument, names they had before a rename or drop (kept by
+	 * the event trigger, tenancy._audit_follow_columns).  A current name
+	 * that no longer exists (renamed or dropped behind the event trigger's
+	 * back) fails the write rather than exposing the renamed column; a
+	 * former name excludes any column that takes it again.
 	 */
-	for (i = 1; i < trigger->tgnargs; i++)
 	{
-		AttrNumber	attnum = attnameAttNum(rel, trigger->tgargs[i], false);
+		bool		former = false;
 
-		if (attnum <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("excluded column \"%s\" of audited table \"%s\" does not exist",
-							trigger->tgargs[i], RelationGetRelationName(rel)),
-					 errdetail("It was renamed or dropped after tenancy.enable_audit() excluded it."),
-					 errhint("Run tenancy.enable_audit() on the table again with the current column names.")));
-		info->cols[attnum - 1].audited = false;
+		for (i = 1; i < trigger->tgnargs; i++)
+		{
+			AttrNumber	attnum;
+
+			if (trigger->tgargs[i][0] == '\0')
+			{
+				former = true;
+				continue;
+			}
+			attnum = attnameAttNum(rel, trigger->tgargs[i], false);
+			if (attnum > 0)
+				info->cols[attnum - 1].audited = false;
+			else if (!former)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("excluded column \"%s\" of audited table \"%s\" does not exist",
+								trigger->tgargs[i], RelationGetRelationName(rel)),
+						 errdetail("It was renamed or dropped after tenancy.enable_audit() excluded it."),
+						 errhint("Run tenancy.enable_audit() on the table again with the current column names.")));
+		}
 	}
 
 	/* The key: the primary key, else the replica identity index. */
@@ -716,24 +740,30 @@ audit_push_value(JsonbParseState **state, AuditColumn *col, Datum value)
 			break;
 		case AUDIT_CAT_FLOAT:
 			{
-				float8		f = (col->typlen == 4) ?
-					(float8) DatumGetFloat4(value) : DatumGetFloat8(value);
-				char	   *s;
+				/*
+				 * The shortest decimal that reads back as the same value,
+				 * whatever the writer's extra_float_digits (which can make
+				 * float8out round away digits).
+				 */
+				char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+				bool		f4 = (col->typlen == 4);
+				float8		f = f4 ? (float8) DatumGetFloat4(value) : DatumGetFloat8(value);
 
-				s = DatumGetCString(col->typlen == 4 ?
-									DirectFunctionCall1(float4out, value) :
-									DirectFunctionCall1(float8out, value));
 				if (isnan(f) || isinf(f))
 				{
 					v.type = jbvString;
-					v.val.string.val = s;
-					v.val.string.len = strlen(s);
+					v.val.string.val = isnan(f) ? "NaN" : (f > 0 ? "Infinity" : "-Infinity");
+					v.val.string.len = strlen(v.val.string.val);
+					break;
 				}
+				if (f4)
+					float_to_shortest_decimal_buf(DatumGetFloat4(value), buf);
 				else
-					audit_numeric_value(DatumGetNumeric(DirectFunctionCall3(numeric_in,
-																			CStringGetDatum(s),
-																			ObjectIdGetDatum(InvalidOid),
-																			Int32GetDatum(-1))), &v);
+					double_to_shortest_decimal_buf(f, buf);
+				audit_numeric_value(DatumGetNumeric(DirectFunctionCall3(numeric_in,
+																		CStringGetDatum(buf),
+																		ObjectIdGetDatum(InvalidOid),
+																		Int32GetDatum(-1))), &v);
 				break;
 			}
 		case AUDIT_CAT_NUMERIC:

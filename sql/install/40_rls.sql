@@ -386,6 +386,17 @@ BEGIN
     IF tenancy._in_internal_ddl() THEN
         RETURN;
     END IF;
+    -- Excluded columns of audited tables follow renames and drops
+    -- (tenancy._audit_follow_columns, defined with the audit trail); in
+    -- every session, since a rename must never expose an excluded column.
+    FOR v_cmd IN
+        SELECT DISTINCT c.objid::regclass AS rel, c.objsubid
+          FROM pg_event_trigger_ddl_commands() c
+         WHERE c.command_tag = 'ALTER TABLE' AND c.classid = 'pg_class'::regclass
+           AND EXISTS (SELECT 1 FROM tenancy.tables t WHERE t.relid = c.objid::regclass AND t.audited)
+    LOOP
+        PERFORM tenancy._audit_follow_columns(v_cmd.rel, v_cmd.objsubid::int2);
+    END LOOP;
     -- A restore (pg_restore, or psql replaying pg_dump's output, both SET
     -- row_security = off) recreates the policies, indexes and foreign keys
     -- itself, after the ALTER TABLEs that would fire us: adding them here

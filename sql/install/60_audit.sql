@@ -102,6 +102,8 @@ CREATE POLICY audit_log_admin_read ON tenancy.audit_log
     FOR SELECT TO tenancy_admin USING (true);
 REVOKE ALL ON tenancy.audit_log, tenancy.audit_log_default FROM PUBLIC;
 GRANT SELECT ON tenancy.audit_log TO PUBLIC;
+-- Partitions are read through the parent only (see _audit_close_partition).
+ALTER TABLE tenancy.audit_log_default ENABLE ROW LEVEL SECURITY;
 
 -- The trigger ---------------------------------------------------------------
 
@@ -122,9 +124,34 @@ GRANT EXECUTE ON FUNCTION tenancy._audit_event(uuid, text, jsonb) TO tenancy_adm
 
 -- Monthly partitions ----------------------------------------------------------
 
+CREATE FUNCTION tenancy._audit_close_partition(part regclass) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_grantee oid;
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', _audit_close_partition.part);
+    EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', _audit_close_partition.part);
+    FOR v_grantee IN
+        SELECT DISTINCT x.grantee FROM pg_class c, aclexplode(c.relacl) x
+         WHERE c.oid = _audit_close_partition.part AND x.grantee <> c.relowner AND x.grantee <> 0
+    LOOP
+        EXECUTE format('REVOKE ALL ON %s FROM %I', _audit_close_partition.part, v_grantee::regrole::name);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy._audit_close_partition(regclass) IS 'Close an audit_log partition to everyone but its owner: RLS without policies, every grant revoked.';
+REVOKE ALL ON FUNCTION tenancy._audit_close_partition(regclass) FROM PUBLIC;
+
+-- Months are UTC months whatever the session's TimeZone, so that every
+-- run agrees on the bounds.  Partitions are closed to everyone but their
+-- owner even when default privileges grant more (RLS on, no policy, every
+-- grant revoked): entries are read through the parent.
 CREATE FUNCTION tenancy.maintain_audit(months_ahead int DEFAULT 3) RETURNS int
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET TimeZone = 'UTC'
     AS $$
 DECLARE
     v_month   date := date_trunc('month', now())::date;
@@ -154,7 +181,7 @@ BEGIN
                        v_name || '_txid_idx', v_name);
         EXECUTE format('CREATE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON tenancy.%I
                         FOR EACH STATEMENT EXECUTE FUNCTION tenancy._audit_log_guard()', v_name);
-        EXECUTE format('REVOKE ALL ON tenancy.%I FROM PUBLIC', v_name);
+        PERFORM tenancy._audit_close_partition(format('tenancy.%I', v_name)::regclass);
         EXECUTE format('COMMENT ON TABLE tenancy.%I IS %L', v_name,
                        format('Audit entries of %s (created by tenancy.maintain_audit()).',
                               to_char(v_month + make_interval(months => i), 'YYYY-MM')));
@@ -169,6 +196,112 @@ GRANT EXECUTE ON FUNCTION tenancy.maintain_audit(int) TO tenancy_admin;
 
 -- enable_audit / disable_audit -----------------------------------------------
 
+-- (Re)create a table's two audit triggers.  Their arguments: the tenant
+-- column, the excluded columns by their current names, and, after an
+-- empty argument (no column is named ''), names excluded columns had
+-- before a rename or a drop: a column that takes such a name again is
+-- excluded too (src/audit.c).
+CREATE FUNCTION tenancy._audit_set_triggers(tbl regclass, tenant_column name,
+                                            excluded text[], former text[])
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_args text;
+    v_trg  name;
+BEGIN
+    SELECT string_agg(quote_literal(a), ', ' ORDER BY o) INTO v_args
+      FROM unnest(ARRAY[_audit_set_triggers.tenant_column::text] || _audit_set_triggers.excluded
+                  || CASE WHEN cardinality(_audit_set_triggers.former) > 0
+                          THEN ARRAY['']::text[] || _audit_set_triggers.former END) WITH ORDINALITY u(a, o);
+    FOR v_trg IN SELECT g.tgname FROM pg_trigger g
+                   WHERE g.tgrelid = _audit_set_triggers.tbl
+                     AND g.tgname IN ('tenancy_audit', 'tenancy_audit_truncate') LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', v_trg, _audit_set_triggers.tbl);
+    END LOOP;
+    EXECUTE format('CREATE TRIGGER tenancy_audit AFTER INSERT OR UPDATE OR DELETE ON %s
+                    FOR EACH ROW EXECUTE FUNCTION tenancy._audit_trigger(%s)', _audit_set_triggers.tbl, v_args);
+    EXECUTE format('CREATE TRIGGER tenancy_audit_truncate AFTER TRUNCATE ON %s
+                    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._audit_trigger(%s)', _audit_set_triggers.tbl, v_args);
+END
+$$;
+COMMENT ON FUNCTION tenancy._audit_set_triggers(regclass, name, text[], text[]) IS 'Create the audit triggers of a table: tenant column, excluded columns, and former names of excluded columns.';
+REVOKE ALL ON FUNCTION tenancy._audit_set_triggers(regclass, name, text[], text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._audit_set_triggers(regclass, name, text[], text[]) TO tenancy_admin;
+
+-- The arguments of a table's audit row trigger (NULL when not audited).
+CREATE FUNCTION tenancy._audit_trigger_args(tbl regclass) RETURNS text[]
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_raw  bytea;
+    v_args text[] := '{}';
+    v_at   int;
+BEGIN
+    SELECT g.tgargs INTO v_raw FROM pg_trigger g
+     WHERE g.tgrelid = _audit_trigger_args.tbl AND g.tgname = 'tenancy_audit';
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    -- Each argument ends with a zero byte.
+    WHILE length(v_raw) > 0 LOOP
+        v_at := position('\x00'::bytea IN v_raw);
+        v_args := v_args || convert_from(substr(v_raw, 1, v_at - 1), getdatabaseencoding());
+        v_raw := substr(v_raw, v_at + 1);
+    END LOOP;
+    RETURN v_args;
+END
+$$;
+COMMENT ON FUNCTION tenancy._audit_trigger_args(regclass) IS 'The arguments of a table''s tenancy_audit trigger, or NULL when it has none.';
+REVOKE ALL ON FUNCTION tenancy._audit_trigger_args(regclass) FROM PUBLIC;
+
+-- Called by the event trigger after every ALTER TABLE of a registered
+-- table (renamed_attnum: the column a RENAME COLUMN renamed, else 0).  An
+-- excluded column that was renamed stays excluded under its new name, and
+-- its old name stays excluded too (the usual migration adds a new column
+-- by the old name and copies the values into it); one that was dropped
+-- leaves its name excluded.
+CREATE FUNCTION tenancy._audit_follow_columns(tbl regclass, renamed_attnum int2)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_args    text[] := tenancy._audit_trigger_args(_audit_follow_columns.tbl);
+    v_sep     int;
+    v_live    text[];
+    v_former  text[];
+    v_gone    text[];
+    v_renamed text;
+BEGIN
+    IF v_args IS NULL THEN
+        RETURN;
+    END IF;
+    v_sep := coalesce(array_position(v_args, ''), cardinality(v_args) + 1);
+    v_live := v_args[2:v_sep - 1];
+    v_former := v_args[v_sep + 1:];
+    SELECT coalesce(array_agg(x), '{}') INTO v_gone FROM unnest(v_live) x
+     WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = _audit_follow_columns.tbl
+                          AND a.attname = x AND a.attnum > 0 AND NOT a.attisdropped);
+    IF cardinality(v_gone) = 0 THEN
+        RETURN;
+    END IF;
+    SELECT a.attname INTO v_renamed FROM pg_attribute a
+     WHERE a.attrelid = _audit_follow_columns.tbl AND a.attnum = _audit_follow_columns.renamed_attnum
+       AND _audit_follow_columns.renamed_attnum > 0 AND NOT a.attisdropped;
+    SELECT coalesce(array_agg(x), '{}') INTO v_live FROM unnest(v_live) x WHERE x <> ALL (v_gone);
+    IF v_renamed IS NOT NULL AND v_renamed <> ALL (v_live) THEN
+        v_live := v_live || v_renamed::text;
+    END IF;
+    SELECT coalesce(array_agg(DISTINCT x), '{}') INTO v_former FROM unnest(v_former || v_gone) x;
+    PERFORM tenancy._audit_set_triggers(_audit_follow_columns.tbl, v_args[1]::name, v_live, v_former);
+END
+$$;
+COMMENT ON FUNCTION tenancy._audit_follow_columns(regclass, int2) IS 'Event trigger helper: keep excluded columns excluded across RENAME COLUMN and DROP COLUMN.';
+REVOKE ALL ON FUNCTION tenancy._audit_follow_columns(regclass, int2) FROM PUBLIC;
+
 CREATE FUNCTION tenancy.enable_audit(tbl regclass, exclude_columns text[] DEFAULT '{}')
     RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -177,9 +310,7 @@ CREATE FUNCTION tenancy.enable_audit(tbl regclass, exclude_columns text[] DEFAUL
 DECLARE
     v_col   name;
     v_owner oid;
-    v_args  text;
     v_bad   text;
-    v_trg   name;
 BEGIN
     IF enable_audit.tbl IS NULL OR enable_audit.exclude_columns IS NULL
        OR array_position(enable_audit.exclude_columns, NULL) IS NOT NULL THEN
@@ -208,17 +339,7 @@ BEGIN
             USING ERRCODE = '42703', HINT = 'Name existing columns, spelt as in the table (case matters).';
     END IF;
 
-    SELECT string_agg(quote_literal(a), ', ' ORDER BY o) INTO v_args
-      FROM unnest(ARRAY[v_col::text] || enable_audit.exclude_columns) WITH ORDINALITY u(a, o);
-    FOR v_trg IN SELECT g.tgname FROM pg_trigger g
-                   WHERE g.tgrelid = enable_audit.tbl AND g.tgname IN ('tenancy_audit', 'tenancy_audit_truncate') LOOP
-        EXECUTE format('DROP TRIGGER %I ON %s', v_trg, enable_audit.tbl);
-    END LOOP;
-    EXECUTE format('CREATE TRIGGER tenancy_audit AFTER INSERT OR UPDATE OR DELETE ON %s
-                    FOR EACH ROW EXECUTE FUNCTION tenancy._audit_trigger(%s)', enable_audit.tbl, v_args);
-    EXECUTE format('CREATE TRIGGER tenancy_audit_truncate AFTER TRUNCATE ON %s
-                    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._audit_trigger(%s)', enable_audit.tbl,
-                   quote_literal(v_col));
+    PERFORM tenancy._audit_set_triggers(enable_audit.tbl, v_col, enable_audit.exclude_columns, '{}');
     UPDATE tenancy.tables t SET audited = true WHERE t.relid = enable_audit.tbl;
     PERFORM tenancy.maintain_audit();
 END
@@ -273,13 +394,17 @@ CREATE TABLE tenancy.audit_seal_runs (
     seal_no   bigint PRIMARY KEY,
     horizon   bigint NOT NULL,
     sealed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    sealed_by text NOT NULL DEFAULT session_user
+    sealed_by text NOT NULL DEFAULT session_user,
+    prev_mac  bytea NOT NULL,
+    mac       bytea NOT NULL
 );
 COMMENT ON TABLE tenancy.audit_seal_runs IS 'One row per tenancy.seal_audit() run that sealed something.';
 COMMENT ON COLUMN tenancy.audit_seal_runs.seal_no IS 'Run number, increasing.';
 COMMENT ON COLUMN tenancy.audit_seal_runs.horizon IS 'Entries of transactions with txid below this are covered by this run or earlier ones.';
 COMMENT ON COLUMN tenancy.audit_seal_runs.sealed_at IS 'When the run happened.';
 COMMENT ON COLUMN tenancy.audit_seal_runs.sealed_by IS 'session_user of the run.';
+COMMENT ON COLUMN tenancy.audit_seal_runs.prev_mac IS 'MAC of the previous run (32 zero bytes for the first).';
+COMMENT ON COLUMN tenancy.audit_seal_runs.mac IS 'HMAC-SHA256 over prev_mac, seal_no, horizon and the MACs of the run''s seals, in tenant order.';
 
 CREATE TABLE tenancy.audit_seals (
     tenant_id  uuid NOT NULL,
@@ -304,7 +429,7 @@ COMMENT ON COLUMN tenancy.audit_seals.entries IS 'How many entries were sealed.'
 COMMENT ON COLUMN tenancy.audit_seals.last_at IS 'Latest "at" of the sealed entries (purge_audit removes a seal''s entries only when all are expired).';
 COMMENT ON COLUMN tenancy.audit_seals.tags IS 'Per sealed entry, in id order: its id (8 bytes) and the first 8 bytes of its keyed hash.';
 COMMENT ON COLUMN tenancy.audit_seals.prev_mac IS 'MAC of the tenant''s previous seal (32 zero bytes for the first).';
-COMMENT ON COLUMN tenancy.audit_seals.mac IS 'HMAC-SHA256 over prev_mac, the seal''s fields and the SHA-256 of tags.';
+COMMENT ON COLUMN tenancy.audit_seals.mac IS 'HMAC-SHA256 over prev_mac, the seal''s fields (last_at included) and the SHA-256 of tags.';
 COMMENT ON COLUMN tenancy.audit_seals.purged_at IS 'When tenancy.purge_audit() removed the sealed entries (retention).';
 COMMENT ON COLUMN tenancy.audit_seals.purge_mac IS 'HMAC-SHA256 binding purged_at to the seal, so a purge cannot be faked.';
 SELECT pg_catalog.pg_extension_config_dump('tenancy.audit_seal_runs', '');
@@ -332,10 +457,27 @@ CREATE FUNCTION tenancy._audit_seal_mac(s tenancy.audit_seals) RETURNS bytea
     AS $$
     SELECT tenancy._audit_mac(s.prev_mac || uuid_send(s.tenant_id) || int8send(s.seal_no)
                               || int8send(s.txid_from) || int8send(s.txid_to) || int8send(s.entries)
+                              || coalesce(timestamptz_send(s.last_at), '\x'::bytea)
                               || sha256(s.tags))
 $$;
 COMMENT ON FUNCTION tenancy._audit_seal_mac(tenancy.audit_seals) IS 'The MAC a seal must carry.';
 REVOKE ALL ON FUNCTION tenancy._audit_seal_mac(tenancy.audit_seals) FROM PUBLIC;
+
+-- A run's MAC binds its horizon (where the next run starts, and below which
+-- verify_audit expects every entry to be sealed) and its seals: a seal
+-- removed, or a horizon moved, breaks it.
+CREATE FUNCTION tenancy._audit_run_mac(r tenancy.audit_seal_runs) RETURNS bytea
+    LANGUAGE sql VOLATILE PARALLEL RESTRICTED
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT tenancy._audit_mac('\x72756e'::bytea || r.prev_mac || int8send(r.seal_no) || int8send(r.horizon)
+                              || sha256(coalesce((SELECT string_agg(uuid_send(s.tenant_id) || s.mac, ''::bytea
+                                                                    ORDER BY s.tenant_id)
+                                                    FROM tenancy.audit_seals s
+                                                   WHERE s.seal_no = r.seal_no), '\x'::bytea)))
+$$;
+COMMENT ON FUNCTION tenancy._audit_run_mac(tenancy.audit_seal_runs) IS 'The MAC a seal run must carry.';
+REVOKE ALL ON FUNCTION tenancy._audit_run_mac(tenancy.audit_seal_runs) FROM PUBLIC;
 
 CREATE FUNCTION tenancy._audit_purge_mac(s tenancy.audit_seals) RETURNS bytea
     LANGUAGE sql VOLATILE PARALLEL RESTRICTED
@@ -365,7 +507,11 @@ BEGIN
                                            WHERE e.txid >= v_from AND e.txid < v_horizon) THEN
         RETURN;
     END IF;
-    INSERT INTO tenancy.audit_seal_runs (seal_no, horizon) VALUES (v_no, v_horizon);
+    INSERT INTO tenancy.audit_seal_runs (seal_no, horizon, prev_mac, mac)
+    VALUES (v_no, v_horizon,
+            coalesce((SELECT r.mac FROM tenancy.audit_seal_runs r ORDER BY r.seal_no DESC LIMIT 1),
+                     '\x'::bytea || decode(repeat('00', 32), 'hex')),
+            '\x'::bytea);
     FOR v_seal IN
         SELECT g.t, v_no, v_from, v_horizon, g.n, g.last_at, g.tags,
                coalesce((SELECT s.mac FROM tenancy.audit_seals s WHERE s.tenant_id = g.t
@@ -386,6 +532,7 @@ BEGIN
         mac := v_seal.mac;
         RETURN NEXT;
     END LOOP;
+    UPDATE tenancy.audit_seal_runs r SET mac = tenancy._audit_run_mac(r) WHERE r.seal_no = v_no;
 END
 $$;
 COMMENT ON FUNCTION tenancy.seal_audit() IS 'Seal the audit entries of transactions finished since the last seal, per tenant, with a chained HMAC; returns one row per tenant sealed.';
@@ -404,12 +551,29 @@ DECLARE
     v_tenant  uuid;
     v_prev    bytea;
     v_seal    tenancy.audit_seals;
+    v_run     tenancy.audit_seal_runs;
     v_row     record;
 BEGIN
     IF verify_audit.tenant IS NOT NULL THEN
         v_tenant := tenancy._resolve_tenant(verify_audit.tenant);
     END IF;
     SELECT coalesce(max(r.horizon), 0) INTO v_horizon FROM tenancy.audit_seal_runs r;
+    -- The runs: their chain, horizons and sets of seals.
+    v_prev := v_zero;
+    tenant_id := NULL;
+    entry_id := NULL;
+    FOR v_run IN SELECT * FROM tenancy.audit_seal_runs r ORDER BY r.seal_no LOOP
+        seal_no := v_run.seal_no;
+        IF v_run.prev_mac <> v_prev THEN
+            problem := 'seal run chain broken: an earlier run was removed or altered';
+            RETURN NEXT;
+        END IF;
+        IF v_run.mac <> tenancy._audit_run_mac(v_run) THEN
+            problem := 'seal run altered: its horizon changed, or one of its seals was removed or altered';
+            RETURN NEXT;
+        END IF;
+        v_prev := v_run.mac;
+    END LOOP;
     FOR tenant_id IN
         SELECT s.tenant_id FROM tenancy.audit_seals s WHERE v_tenant IS NULL OR s.tenant_id = v_tenant
         UNION
@@ -436,6 +600,16 @@ BEGIN
                     problem := 'purge mark forged: entries removed outside tenancy.purge_audit()';
                     RETURN NEXT;
                 END IF;
+                -- purge_audit removed every entry of a purged seal.
+                FOR entry_id IN
+                    SELECT e.id FROM tenancy.audit_log e
+                     WHERE coalesce(e.tenant_id, v_nil) = v_seal.tenant_id
+                       AND e.txid >= v_seal.txid_from AND e.txid < v_seal.txid_to
+                     ORDER BY e.id
+                LOOP
+                    problem := 'inserted after sealing';
+                    RETURN NEXT;
+                END LOOP;
                 CONTINUE;
             END IF;
             FOR v_row IN
@@ -444,7 +618,9 @@ BEGIN
                            substr(v_seal.tags, i * 16 + 9, 8) AS tag
                       FROM generate_series(0, length(v_seal.tags) / 16 - 1) i),
                 present AS (
-                    SELECT e.id, substr(tenancy._audit_tag(e), 9, 8) AS tag
+                    -- (a copy of an entry has its id: the second is an insertion)
+                    SELECT e.id, substr(tenancy._audit_tag(e), 9, 8) AS tag,
+                           row_number() OVER (PARTITION BY e.id) AS copy
                       FROM tenancy.audit_log e
                      WHERE coalesce(e.tenant_id, v_nil) = v_seal.tenant_id
                        AND e.txid >= v_seal.txid_from AND e.txid < v_seal.txid_to)
@@ -452,8 +628,10 @@ BEGIN
                        CASE WHEN p.id IS NULL THEN 'removed after sealing'
                             WHEN s.id IS NULL THEN 'inserted after sealing'
                             ELSE 'changed after sealing' END AS problem
-                  FROM sealed s FULL JOIN present p ON p.id = s.id
+                  FROM sealed s FULL JOIN (SELECT * FROM present WHERE copy = 1) p ON p.id = s.id
                  WHERE s.id IS NULL OR p.id IS NULL OR s.tag <> p.tag
+                UNION ALL
+                SELECT p.id, 'inserted after sealing' FROM present p WHERE p.copy > 1
                  ORDER BY 1
             LOOP
                 entry_id := v_row.id;
@@ -521,6 +699,12 @@ DECLARE
     v_total   bigint := 0;
     v_keep    boolean;
 BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'tenancy.purge_audit() must run at READ COMMITTED isolation'
+            USING ERRCODE = '25001',
+                  DETAIL = 'It waits for writers still in a month it may drop, then must see what they committed.',
+                  HINT = 'Call it outside an explicit REPEATABLE READ or SERIALIZABLE transaction.';
+    END IF;
     -- Purges and seals must not interleave (a seal could cover rows a
     -- concurrent purge is removing).
     LOCK TABLE tenancy.audit_seal_runs IN SHARE ROW EXCLUSIVE MODE;
@@ -543,10 +727,13 @@ BEGIN
          ORDER BY c.relname
     LOOP
         -- A whole partition of a past month goes when none of its entries
-        -- is to be kept.
+        -- is to be kept.  Its lock first: a transaction that began in that
+        -- month may still be writing there, and its entries, invisible
+        -- until it commits, must be seen before the partition is judged.
         v_keep := true;
         IF v_part.bound <> 'DEFAULT'
            AND substring(v_part.bound FROM 'TO \(''([^'']*)''\)')::timestamptz <= now() THEN
+            EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', v_part.part);
             EXECUTE format(
                 'SELECT EXISTS (SELECT 1 FROM %s e LEFT JOIN pg_temp.tenancy_audit_purge_plan p
                                     ON p.tenant_id = coalesce(e.tenant_id, $1)
