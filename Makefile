@@ -24,7 +24,7 @@ PG_CFLAGS  += -Wall -Wmissing-prototypes -Wpointer-arith -Werror=vla \
 
 REGRESS      = setup catalog context rls crypto partition audit
 REGRESS_OPTS = --inputdir=.
-ISOLATION      = context_invalidation create_tenant_race key_destruction audit_seal
+ISOLATION      = context_invalidation create_tenant_race key_destruction audit_seal isolate_readers
 ISOLATION_OPTS = --inputdir=test/concurrency
 
 EXTRA_CLEAN = sql/tenancy--$(EXTVERSION).sql output_iso

@@ -259,3 +259,25 @@ SET ROLE regress_tenancy_alice;
 SELECT count(*) FROM tenancy.spare_tenant_ids;
 SELECT tenancy.premake_partitions(1);
 RESET ROLE;
+
+-- A require_local context that outlived its transaction reaches no
+-- parallel worker: workers get the setting's value, not its expiry.
+SET tenancy.require_local = on;
+SET ROLE regress_tenancy_alice;
+SET force_parallel_mode = on;
+SET parallel_leader_participation = off;
+SET plan_cache_mode = force_generic_plan;
+BEGIN;
+SET tenancy.tenant = 'part-a';
+PREPARE par AS SELECT count(*) FROM regress_part.pt_orders;
+SELECT count(*) FROM regress_part.explain('EXECUTE par') e WHERE e LIKE '%Gather%' OR e LIKE '%Parallel%';
+EXECUTE par;
+COMMIT;
+EXECUTE par;
+SHOW tenancy.tenant;
+DEALLOCATE par;
+RESET plan_cache_mode;
+RESET parallel_leader_participation;
+RESET force_parallel_mode;
+RESET ROLE;
+RESET tenancy.require_local;

@@ -837,9 +837,22 @@ tenancy_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	const TenancyContextExtra *ctx = current_extra;
 
 	if (queryDesc->plannedstmt->parallelModeNeeded &&
-		ctx != NULL && ctx->set && !ctx->trusted && !context_expired(ctx) &&
-		!IsParallelWorker())
-		revalidate_context(ctx);
+		ctx != NULL && ctx->set && !ctx->trusted && !IsParallelWorker())
+	{
+		if (!context_expired(ctx))
+			revalidate_context(ctx);
+		else if (!IsInParallelMode())
+		{
+			/*
+			 * Workers receive the setting's value, not its expiry: clear
+			 * a require_local context that outlived its transaction before
+			 * the plan serialises the settings for them.
+			 */
+			(void) set_config_option("tenancy.tenant", "", PGC_USERSET,
+									 PGC_S_SESSION, GUC_ACTION_SET, true, 0,
+									 false);
+		}
+	}
 
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);

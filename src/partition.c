@@ -66,6 +66,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -88,6 +89,7 @@
 PG_FUNCTION_INFO_V1(tenancy_tenant_guard);
 PG_FUNCTION_INFO_V1(tenancy_tenant_partition);
 PG_FUNCTION_INFO_V1(tenancy_partition_tenants);
+PG_FUNCTION_INFO_V1(tenancy_run_as_owner);
 
 static planner_hook_type prev_planner_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
@@ -116,6 +118,7 @@ static uint32 guard_hash = 0;
 typedef struct PinnedExecution
 {
 	QueryDesc  *queryDesc;		/* hash key */
+	bool		pinned;			/* false: started with no tenant in force */
 	pg_uuid_t	tenant;
 } PinnedExecution;
 
@@ -384,13 +387,15 @@ tenancy_partition_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (hash_get_num_entries(pinned_executions) > 0)
 		hash_search(pinned_executions, &queryDesc, HASH_REMOVE, NULL);
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && !IsParallelWorker() &&
-		plan_is_tenant_scoped(queryDesc->plannedstmt) &&
-		TenancyContextTenantId(&tenant))
+		plan_is_tenant_scoped(queryDesc->plannedstmt))
 	{
 		PinnedExecution *entry;
 
+		/* With no tenant in force yet, the first run pins it. */
 		entry = hash_search(pinned_executions, &queryDesc, HASH_ENTER, NULL);
-		entry->tenant = tenant;
+		entry->pinned = TenancyContextTenantId(&tenant);
+		if (entry->pinned)
+			entry->tenant = tenant;
 	}
 }
 
@@ -408,7 +413,12 @@ tenancy_partition_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 		PinnedExecution *entry = hash_search(pinned_executions, &queryDesc,
 											 HASH_FIND, NULL);
 
-		if (entry != NULL)
+		if (entry != NULL && !entry->pinned)
+		{
+			/* Started with no tenant: the first run in a tenant pins it. */
+			entry->pinned = TenancyContextTenantId(&entry->tenant);
+		}
+		else if (entry != NULL)
 		{
 			TenancyTenant tenant;
 
@@ -531,6 +541,7 @@ tenancy_tenant_partition(PG_FUNCTION_ARGS)
 {
 	Oid			parent = PG_GETARG_OID(0);
 	Datum		tenant = PG_GETARG_DATUM(1);
+	bool		exclusive = (PG_NARGS() < 3) || PG_GETARG_BOOL(2);
 	Relation	rel = open_tenant_partitioned(parent);
 	PartitionKey key = RelationGetPartitionKey(rel);
 	PartitionDesc desc = RelationGetPartitionDesc(rel, true);
@@ -544,7 +555,19 @@ tenancy_tenant_partition(PG_FUNCTION_ARGS)
 		i = partition_list_bsearch(&key->partsupfunc[0], key->partcollation,
 								   desc->boundinfo, tenant, &equal);
 		if (i >= 0 && equal && desc->boundinfo->indexes[i] >= 0)
-			result = desc->oids[desc->boundinfo->indexes[i]];
+		{
+			PartitionBoundInfo bi = desc->boundinfo;
+			int			part = bi->indexes[i];
+			int			values = (bi->null_index == part) ? 1 : 0;
+			int			j;
+
+			/* Only a partition of this tenant alone is "its" partition. */
+			for (j = 0; j < bi->ndatums && values < 2; j++)
+				if (bi->indexes[j] == part)
+					values++;
+			if (values == 1 || !exclusive)
+				result = desc->oids[part];
+		}
 	}
 	table_close(rel, AccessShareLock);
 	if (!OidIsValid(result))
@@ -676,4 +699,61 @@ TenancyPartitionInit(void)
 	ExecutorRun_hook = tenancy_partition_ExecutorRun;
 	prev_ExecutorEnd = ExecutorEnd_hook;
 	ExecutorEnd_hook = tenancy_partition_ExecutorEnd;
+}
+
+/*
+ * tenancy._run_as_owner(rel regclass, query text, tenant uuid) RETURNS
+ * bigint: run one statement ($1 = tenant) as the owner of rel, the way
+ * PostgreSQL runs maintenance on a table (REFRESH MATERIALIZED VIEW, index
+ * builds): the owner's user id, a security-restricted operation, and its
+ * own FORCE ROW LEVEL SECURITY not applied (SECURITY_NOFORCE_RLS, as for
+ * foreign-key checks).  isolate_tenant moves rows through it, so that the
+ * owner's triggers, CHECK constraints, generated columns and index
+ * expressions never run with the extension owner's rights.  Returns the
+ * number of rows processed.  EXECUTE is granted to no one: only functions
+ * of the extension owner call it.
+ */
+Datum
+tenancy_run_as_owner(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *query;
+	Datum		arg;
+	Oid			argtypes[1] = {UUIDOID};
+	HeapTuple	tup;
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+	int			rc;
+	uint64		processed;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table, statement and tenant must not be null")));
+	relid = PG_GETARG_OID(0);
+	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	arg = PG_GETARG_DATUM(2);
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute_with_args(query, 1, argtypes, &arg, NULL, false, 0);
+	if (rc < 0)
+		elog(ERROR, "statement run as table owner failed: %s", SPI_result_code_string(rc));
+	processed = SPI_processed;
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	/* (an error above is undone by the (sub)transaction's abort) */
+	SetUserIdAndSecContext(save_userid, save_sec);
+	PG_RETURN_INT64((int64) processed);
 }

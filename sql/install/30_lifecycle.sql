@@ -96,6 +96,12 @@ BEGIN
                   HINT = 'Omit the id to have one generated.';
     END IF;
 
+    -- An explicit id that was a spare is a spare no more (its partitions,
+    -- made ahead, are renamed after the tenant).
+    IF create_tenant.id IS NOT NULL THEN
+        DELETE FROM tenancy.spare_tenant_ids s WHERE s.id = create_tenant.id;
+    END IF;
+
     BEGIN
         INSERT INTO tenancy.tenants AS t (id, slug, name, plan)
         VALUES (coalesce(create_tenant.id, tenancy._take_spare_id(), gen_random_uuid()), create_tenant.slug,

@@ -31,6 +31,14 @@ SELECT pg_catalog.pg_extension_config_dump('tenancy.spare_tenant_ids', '');
 REVOKE ALL ON tenancy.spare_tenant_ids FROM PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON tenancy.spare_tenant_ids TO tenancy_admin;
 
+-- One statement as a table's owner, security-restricted, its FORCE RLS not
+-- applied (src/partition.c); isolate_tenant moves rows through it.
+CREATE FUNCTION tenancy._run_as_owner(rel regclass, query text, tenant uuid) RETURNS bigint
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'tenancy_run_as_owner';
+COMMENT ON FUNCTION tenancy._run_as_owner(regclass, text, uuid) IS 'Run one statement ($1 = tenant) as the owner of a table, as a security-restricted operation; returns the rows processed.';
+REVOKE ALL ON FUNCTION tenancy._run_as_owner(regclass, text, uuid) FROM PUBLIC;
+
 -- The planner's one-time check in plans folded for a tenant (src/partition.c).
 CREATE FUNCTION tenancy._tenant_guard(tenant uuid) RETURNS boolean
     LANGUAGE C STABLE STRICT PARALLEL SAFE
@@ -40,12 +48,13 @@ COMMENT ON FUNCTION tenancy._tenant_guard(uuid) IS 'One-time check of a plan mad
 -- current_tenant() does not.
 GRANT EXECUTE ON FUNCTION tenancy._tenant_guard(uuid) TO PUBLIC;
 
-CREATE FUNCTION tenancy._tenant_partition(parent regclass, tenant uuid) RETURNS regclass
+CREATE FUNCTION tenancy._tenant_partition(parent regclass, tenant uuid, exclusive boolean DEFAULT true)
+    RETURNS regclass
     LANGUAGE C STABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'tenancy_tenant_partition';
-COMMENT ON FUNCTION tenancy._tenant_partition(regclass, uuid) IS 'The list partition of a parent that holds exactly this tenant, or NULL.';
-REVOKE ALL ON FUNCTION tenancy._tenant_partition(regclass, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION tenancy._tenant_partition(regclass, uuid) TO tenancy_admin;
+COMMENT ON FUNCTION tenancy._tenant_partition(regclass, uuid, boolean) IS 'The list partition of a parent that holds exactly this tenant (with exclusive => false: that holds it, perhaps with others), or NULL.';
+REVOKE ALL ON FUNCTION tenancy._tenant_partition(regclass, uuid, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._tenant_partition(regclass, uuid, boolean) TO tenancy_admin;
 
 CREATE FUNCTION tenancy._partition_tenants(parent regclass)
     RETURNS TABLE (partition regclass, tenant_id uuid, kind text)
@@ -127,7 +136,8 @@ BEGIN
     SELECT n.nspname, c.relowner INTO v_nsp, v_owner
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = _partition_create.parent;
-    v_part := tenancy._tenant_partition(_partition_create.parent, _partition_create.tenant_id);
+    -- (a partition made by hand for several tenants also holds this one)
+    v_part := tenancy._tenant_partition(_partition_create.parent, _partition_create.tenant_id, false);
     IF v_part IS NOT NULL THEN
         -- Made ahead: only the name changes (the parent's partition
         -- descriptor does not), and the contract is in place already.
@@ -239,7 +249,7 @@ BEGIN
                         UNION ALL
                         SELECT s.id FROM tenancy.spare_tenant_ids s
                         ORDER BY 1 LOOP
-            IF tenancy._tenant_partition(partition_table.parent, v_tenant.id) IS NULL THEN
+            IF tenancy._tenant_partition(partition_table.parent, v_tenant.id, false) IS NULL THEN
                 PERFORM tenancy._partition_create(partition_table.parent, v_tenant.id);
                 v_made := v_made + 1;
             END IF;
@@ -390,6 +400,12 @@ BEGIN
         RAISE EXCEPTION 'tenant "%" already has its own partition % of %', v_slug, v_part, isolate_tenant.parent
             USING ERRCODE = '42P07', HINT = 'Nothing to do: its rows are isolated already.';
     END IF;
+    v_part := tenancy._tenant_partition(isolate_tenant.parent, v_id, false);
+    IF v_part IS NOT NULL THEN
+        RAISE EXCEPTION 'tenant "%" shares partition % of % with other tenants', v_slug, v_part, isolate_tenant.parent
+            USING ERRCODE = '55000',
+                  HINT = 'isolate_tenant moves tenants out of the default partition only; split a partition made by hand yourself (DETACH, then re-create).';
+    END IF;
     SELECT p.partdefid INTO v_default FROM pg_partitioned_table p WHERE p.partrelid = isolate_tenant.parent;
     IF v_default = 0 THEN
         -- Nowhere its rows could be: just give it a partition.
@@ -420,9 +436,12 @@ BEGIN
        AND a.attgenerated = '';
     v_name := tenancy._partition_name(isolate_tenant.parent, v_slug);
 
-    -- 1. Writers of the table wait from here to commit, so none routes a
-    --    row with the old partition bounds; readers carry on.
-    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', isolate_tenant.parent);
+    -- 1. Every session using the table waits from here to commit.  Writers
+    --    must not route a row with the old partition bounds; readers must
+    --    not plan with them either: a reader that had pruned to the bucket
+    --    and then waited for the default partition would run after the
+    --    commit and find the tenant in neither place.
+    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', isolate_tenant.parent);
 
     -- 2. The new table, not yet a partition (the event trigger protects it
     --    when it is attached).  Its CHECK constraint spares ATTACH a scan.
@@ -432,30 +451,34 @@ BEGIN
     v_part := format('%I.%I', v_nsp, v_name)::regclass;
     EXECUTE format('ALTER TABLE %s ADD CONSTRAINT tenancy_isolating CHECK (%I = %L::uuid)',
                    v_part, v_col, v_id);
+    IF v_owner <> current_user::regrole THEN
+        EXECUTE format('ALTER TABLE %s OWNER TO %I', v_part, v_owner::regrole::name);
+    END IF;
     PERFORM tenancy._internal_ddl(false);
 
     -- 3. Move the rows.  Row triggers (an audit trail among them) and
     --    foreign key actions do not fire: this is a move, not a delete
     --    and an insert.  The default partition is pruned to one bucket.
+    --    As the table's owner, never as the extension's: triggers enabled
+    --    ALWAYS or REPLICA, CHECK constraints, generated columns and
+    --    index expressions are the owner's code.
     PERFORM set_config('session_replication_role', 'replica', true);
-    EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s WHERE %I = $1', v_part, v_cols, v_cols,
-                   v_default::regclass, v_col) USING v_id;
-    EXECUTE format('DELETE FROM %s WHERE %I = $1', v_default::regclass, v_col) USING v_id;
-    GET DIAGNOSTICS v_moved = ROW_COUNT;
+    PERFORM tenancy._run_as_owner(v_part,
+        format('INSERT INTO %s (%s) SELECT %s FROM %s WHERE %I = $1', v_part, v_cols, v_cols,
+               v_default::regclass, v_col), v_id);
+    v_moved := tenancy._run_as_owner(v_default::regclass,
+        format('DELETE FROM %s WHERE %I = $1', v_default::regclass, v_col), v_id);
     PERFORM set_config('session_replication_role', 'origin', true);
 
     -- 4. Attach: PostgreSQL checks the default partition holds none of the
     --    tenant's rows any more, under ACCESS EXCLUSIVE on it, by a scan.
     EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (%L)', isolate_tenant.parent, v_part, v_id);
     EXECUTE format('ALTER TABLE %s DROP CONSTRAINT tenancy_isolating', v_part);
-    IF v_owner <> current_user::regrole THEN
-        EXECUTE format('ALTER TABLE %s OWNER TO %I', v_part, v_owner::regrole::name);
-    END IF;
     RAISE NOTICE 'tenant "%": % rows moved into %', v_slug, v_moved, v_part;
     RETURN v_part;
 END
 $$;
-COMMENT ON FUNCTION tenancy.isolate_tenant(text, regclass) IS 'Move one tenant out of the default partition into a list partition of its own, in one transaction, while other sessions keep reading; returns the new partition.';
+COMMENT ON FUNCTION tenancy.isolate_tenant(text, regclass) IS 'Move one tenant out of the default partition into a list partition of its own, in one transaction, while other sessions wait; returns the new partition.';
 REVOKE ALL ON FUNCTION tenancy.isolate_tenant(text, regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy.isolate_tenant(text, regclass) TO tenancy_admin;
 
