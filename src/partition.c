@@ -376,8 +376,6 @@ plan_is_tenant_scoped(PlannedStmt *stmt)
 static void
 tenancy_partition_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	pg_uuid_t	tenant;
-
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
@@ -393,9 +391,7 @@ tenancy_partition_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 		/* With no tenant in force yet, the first run pins it. */
 		entry = hash_search(pinned_executions, &queryDesc, HASH_ENTER, NULL);
-		entry->pinned = TenancyContextTenantId(&tenant);
-		if (entry->pinned)
-			entry->tenant = tenant;
+		entry->pinned = TenancyContextTenantId(&entry->tenant);
 	}
 }
 

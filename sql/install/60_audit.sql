@@ -493,6 +493,7 @@ CREATE FUNCTION tenancy.seal_audit()
     AS $$
 DECLARE
     v_nil     uuid := '00000000-0000-0000-0000-000000000000';
+    v_zero    bytea := decode(repeat('00', 32), 'hex');
     v_from    bigint;
     v_horizon bigint;
     v_no      bigint;
@@ -510,12 +511,12 @@ BEGIN
     INSERT INTO tenancy.audit_seal_runs (seal_no, horizon, prev_mac, mac)
     VALUES (v_no, v_horizon,
             coalesce((SELECT r.mac FROM tenancy.audit_seal_runs r ORDER BY r.seal_no DESC LIMIT 1),
-                     '\x'::bytea || decode(repeat('00', 32), 'hex')),
+                     v_zero),
             '\x'::bytea);
     FOR v_seal IN
         SELECT g.t, v_no, v_from, v_horizon, g.n, g.last_at, g.tags,
                coalesce((SELECT s.mac FROM tenancy.audit_seals s WHERE s.tenant_id = g.t
-                          ORDER BY s.seal_no DESC LIMIT 1), '\x'::bytea || decode(repeat('00', 32), 'hex')),
+                          ORDER BY s.seal_no DESC LIMIT 1), v_zero),
                '\x'::bytea, NULL::timestamptz, NULL::bytea
           FROM (SELECT coalesce(e.tenant_id, v_nil) AS t, count(*) AS n, max(e.at) AS last_at,
                        string_agg(tenancy._audit_tag(e), ''::bytea ORDER BY e.id) AS tags
