@@ -198,6 +198,18 @@ UPDATE tenancy.audit_log SET op = 'DELETE';
 RESET ROLE;
 
 -- Sealing: intact log verifies clean; then tamper as a superuser.
+-- A seal's horizon is its snapshot's xmin, so a background transaction
+-- (an autovacuum ANALYZE writing pg_statistic) would hold it back; wait
+-- for those first so the counts below are exact.
+CREATE PROCEDURE pg_temp.settle() LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1..1200 LOOP
+    EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity
+                           WHERE backend_type <> 'client backend' AND backend_xid IS NOT NULL);
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
+CALL pg_temp.settle();
 SELECT count(*) >= 2 AS tenants_sealed, sum(entries) = (SELECT count(*) FROM tenancy.audit_log) AS all_sealed
   FROM tenancy.seal_audit();
 SELECT count(*) AS nothing_new FROM tenancy.seal_audit();
@@ -216,6 +228,7 @@ SET TimeZone = 'UTC';
 SET tenancy.tenant = 'aud-a';
 INSERT INTO regress_audit.nokey VALUES (DEFAULT, 2, 'two');
 RESET tenancy.tenant;
+CALL pg_temp.settle();
 SELECT s.seal_no, s.entries FROM tenancy.seal_audit() s;
 SELECT s.seal_no, s.prev_mac = (SELECT p.mac FROM tenancy.audit_seals p
                                  WHERE p.tenant_id = s.tenant_id AND p.seal_no = 1) AS chained
@@ -285,6 +298,7 @@ SELECT tenant_id, at > now() - interval '1 day' AS recent FROM tenancy.audit_log
 SET tenancy.tenant = 'aud-a';
 INSERT INTO regress_audit.nokey VALUES (DEFAULT, 3, 'three');
 RESET tenancy.tenant;
+CALL pg_temp.settle();
 SELECT count(*) FROM tenancy.seal_audit();
 UPDATE tenancy.plans SET audit_retention = interval '1 microsecond' WHERE name = 'aud-30d';
 SELECT tenancy.purge_audit() AS purged;

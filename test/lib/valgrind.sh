@@ -30,7 +30,11 @@ done
 rc=0
 # The C code's paths are all in these suites; rls.sql is PL/pgSQL-heavy and
 # takes minutes under valgrind without reaching more of our C code.
+rm -rf results output_iso regression.diffs
 make -s installcheck REGRESS="setup catalog context crypto partition audit" || rc=$?
+for d in regression.diffs output_iso/regression.diffs; do
+    [ -f "$d" ] && head -n 200 "$d"
+done
 
 
 as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w -t 120 stop >/dev/null || true
