@@ -26,8 +26,10 @@
  *	   earlier transaction is treated as absent.
  *
  * 3.  Parallel workers receive the canonical uuid through the leader's GUC
- *	   state and trust it: the leader validated it (when preloaded, the
- *	   ExecutorStart hook re-checks before any parallel plan starts).
+ *	   state and trust it while restoring that state: the leader validated
+ *	   it (when preloaded, the ExecutorStart hook re-checks before any
+ *	   parallel plan starts).  A SET a worker makes itself (a parallel-safe
+ *	   function's SET clause) is validated like one in the leader.
  *
  * Memory: GUC extras are malloc'd (GUC frees them); the lookup cache lives
  * in the "tenancy lookup cache" child of TopMemoryContext and is rebuilt
@@ -471,8 +473,12 @@ tenancy_tenant_check(char **newval, void **extra, GucSource source)
 		return true;
 	}
 
-	/* A parallel worker restores the leader's canonical uuid. */
-	if (InitializingParallelWorker || IsParallelWorker())
+	/*
+	 * A parallel worker restores the leader's canonical uuid.  Only that:
+	 * a function's SET clause applied later inside the worker is checked
+	 * like any other SET, below.
+	 */
+	if (InitializingParallelWorker)
 	{
 		if (!parse_uuid(*newval, &ctx->tenant.id))
 		{

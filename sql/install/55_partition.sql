@@ -15,6 +15,39 @@
 -- tables their owner put under partition_table(); the partitions are then
 -- given to the parent's owner.
 
+-- The registry's partitioned flag is that consent: administrators may write
+-- tenancy.tables, but only a table's owner (or a superuser) may set it, or
+-- point a flagged row at another table or column.  ALWAYS, so not even a
+-- replica session skips it.
+CREATE FUNCTION tenancy._tables_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_owner oid;
+BEGIN
+    IF NEW.partitioned
+       AND (TG_OP = 'INSERT' OR NOT OLD.partitioned
+            OR NEW.relid <> OLD.relid OR NEW.tenant_column <> OLD.tenant_column) THEN
+        SELECT c.relowner INTO v_owner FROM pg_class c WHERE c.oid = NEW.relid;
+        IF NOT pg_has_role(current_user, v_owner, 'USAGE') THEN
+            RAISE EXCEPTION 'permission denied to partition table % per tenant', NEW.relid
+                USING ERRCODE = '42501',
+                      DETAIL = format('Role "%s" does not own it; tenancy creates and drops its partitions on the owner''s behalf only when the owner asked.',
+                                      current_user),
+                      HINT = format('Have its owner, role "%s", call tenancy.partition_table(%L).',
+                                    v_owner::regrole, NEW.relid::text);
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION tenancy._tables_guard() IS 'Trigger on tenancy.tables: only a table''s owner (or a superuser) flags it as partitioned per tenant, or moves a flagged row to another table or column.';
+REVOKE ALL ON FUNCTION tenancy._tables_guard() FROM PUBLIC;
+CREATE TRIGGER tables_guard BEFORE INSERT OR UPDATE ON tenancy.tables
+    FOR EACH ROW EXECUTE FUNCTION tenancy._tables_guard();
+ALTER TABLE tenancy.tables ENABLE ALWAYS TRIGGER tables_guard;
+
 -- Tenant ids made ahead, with their partitions.  Creating a list partition
 -- costs PostgreSQL a rebuild of the parent's partition descriptor, which
 -- grows with the number of partitions; premake_partitions() pays it ahead,

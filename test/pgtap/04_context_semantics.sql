@@ -8,7 +8,7 @@
 -- Values observed between SAVEPOINT and ROLLBACK TO are kept in psql
 -- variables (\gset): pgTAP's own bookkeeping would be rolled back with them.
 BEGIN;
-SELECT plan(74);
+SELECT plan(79);
 
 CREATE ROLE regress_tenancy_tap_alice NOLOGIN;      -- tap-acme, tap-globex
 CREATE ROLE regress_tenancy_tap_bob NOLOGIN;        -- tap-globex only
@@ -60,6 +60,14 @@ CREATE FUNCTION regress_tenancy_tap_s.in_globex() RETURNS text
 CREATE FUNCTION regress_tenancy_tap_s.in_globex_fails() RETURNS text
     LANGUAGE plpgsql SET tenancy.tenant = 'tap-globex'
     AS $$ BEGIN RAISE EXCEPTION 'tap: inside %', tenancy.current_tenant_slug() USING ERRCODE = 'P0001'; END $$;
+-- Parallel-safe functions with a SET clause: run inside a worker, whose own
+-- SET must be checked like the leader's (alice is no member of tap-hooli).
+CREATE FUNCTION regress_tenancy_tap_s.par_in_globex() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL SAFE SET tenancy.tenant = 'b2b2b2b2-0000-4000-8000-000000000002'
+    AS $$ SELECT tenancy.current_tenant() $$;
+CREATE FUNCTION regress_tenancy_tap_s.par_in_hooli() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL SAFE SET tenancy.tenant = 'c3c3c3c3-0000-4000-8000-000000000003'
+    AS $$ SELECT tenancy.current_tenant() $$;
 -- The SQLSTATE a query ends with ('00000' when it succeeds); the query runs
 -- through RETURN QUERY EXECUTE, so it may use parallel workers.
 CREATE FUNCTION regress_tenancy_tap_s.run(q text) RETURNS SETOF bigint
@@ -291,6 +299,23 @@ SELECT is(regress_tenancy_tap_s.sqlstate_of('SELECT count(*) FROM regress_tenanc
           'the same parallel query runs once the tenant is resumed');
 SELECT results_eq('SELECT count(*)::int FROM regress_tenancy_tap_s.docs', ARRAY[1000],
                   '... and counts acme''s rows');
+-- A worker's own SET (a parallel-safe function's SET clause) is validated
+-- in the worker: a member enters, anyone else gets 42501 there too.
+SELECT ok(EXISTS (SELECT 1 FROM regress_tenancy_tap_s.explain(
+                    'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+                     SELECT regress_tenancy_tap_s.par_in_globex()') l
+                   WHERE l ~ 'Workers Launched: [1-9]'),
+          'a parallel-safe function with a SET clause runs in a worker');
+SELECT is(regress_tenancy_tap_s.sqlstate_of('SELECT count(regress_tenancy_tap_s.par_in_globex())'), '00000',
+          'in a worker, a function''s SET enters a tenant the role is a member of');
+SELECT is(regress_tenancy_tap_s.sqlstate_of('SELECT count(regress_tenancy_tap_s.par_in_hooli())'), '42501',
+          'in a worker, a function''s SET of a tenant the role is no member of fails with 42501');
+SELECT regress_tenancy_tap_s.par_in_globex() AS par_globex \gset
+RESET force_parallel_mode;
+SELECT is(:'par_globex'::uuid, 'b2b2b2b2-0000-4000-8000-000000000002'::uuid,
+          '... and current_tenant() there is that tenant');
+SELECT throws_ok($$ SELECT regress_tenancy_tap_s.par_in_hooli() $$, '42501', NULL,
+                 '... as it does in the leader');
 RESET force_parallel_mode;
 RESET parallel_leader_participation;
 RESET parallel_setup_cost;

@@ -4,11 +4,12 @@
 -- tenants must not be taken for either's own partition (offboarding one
 -- would remove the other's rows); a spare id taken by an explicit id must
 -- leave the spares usable; a cursor opened with no tenant in force is
--- pinned to the tenant of its first fetch.  (Readers during isolate_tenant:
+-- pinned to the tenant of its first fetch; an administrator must not have
+-- the partition functions act on a table whose owner never asked.  (Readers during isolate_tenant:
 -- test/concurrency/specs/isolate_readers.spec; parallel workers and an
 -- expired require_local context: sql/partition.sql.)
 BEGIN;
-SELECT plan(14);
+SELECT plan(22);
 
 CREATE ROLE regress_tenancy_p42_owner NOLOGIN;
 CREATE ROLE regress_tenancy_p42_app NOLOGIN;
@@ -127,6 +128,46 @@ SET LOCAL tenancy.tenant = 'p42-globex';
 SELECT throws_ok($$ FETCH 2 FROM c42 $$, '55000', NULL,
                  'a cursor opened with no tenant is pinned to the tenant of its first fetch');
 RESET ROLE;
+
+-- 5. Only a table's owner puts it under partition_table() -------------------
+-- An administrator who may write tenancy.tables must not flag someone
+-- else's table as partitioned and then have the SECURITY DEFINER partition
+-- functions drop or create its partitions as the extension owner.
+CREATE ROLE regress_tenancy_p42_admin NOLOGIN IN ROLE tenancy_admin;
+SET ROLE regress_tenancy_p42_owner;
+CREATE TABLE regress_p42.vault (k uuid NOT NULL, v text) PARTITION BY LIST (k);
+CREATE TABLE regress_p42.vault_1 PARTITION OF regress_p42.vault
+    FOR VALUES IN ('4f420000-0000-4000-8000-000000000001');
+INSERT INTO regress_p42.vault VALUES ('4f420000-0000-4000-8000-000000000001', 'precious');
+CREATE TABLE regress_p42.flagged (tenant_id uuid NOT NULL, v text) PARTITION BY LIST (tenant_id);
+RESET ROLE;
+SET ROLE regress_tenancy_p42_admin;
+SELECT throws_ok($$ INSERT INTO tenancy.tables (relid, tenant_column, partitioned)
+                    VALUES ('regress_p42.vault', 'k', true) $$,
+                 '42501', 'permission denied to partition table regress_p42.vault per tenant',
+                 'an administrator cannot flag a table it does not own as partitioned');
+INSERT INTO tenancy.tables (relid, tenant_column) VALUES ('regress_p42.vault', 'k');
+SELECT throws_ok($$ UPDATE tenancy.tables SET partitioned = true WHERE relid = 'regress_p42.vault'::regclass $$,
+                 '42501', NULL, '... nor set the flag afterwards');
+SELECT throws_ok($$ SELECT tenancy.partition_table('regress_p42.vault') $$,
+                 '42501', NULL, '... nor through partition_table()');
+SELECT is(tenancy._partition_remove('regress_p42.vault', '4f420000-0000-4000-8000-000000000001', NULL), NULL,
+          'so the partition functions leave the table alone: no partition removed');
+SELECT throws_ok($$ SELECT tenancy._partition_create('regress_p42.vault', '4f420000-0000-4000-8000-000000000002') $$,
+                 '22023', NULL, '... and none created');
+RESET ROLE;
+GRANT tenancy_admin TO regress_tenancy_p42_owner;
+SET ROLE regress_tenancy_p42_owner;
+SELECT lives_ok($$ SELECT tenancy.partition_table('regress_p42.flagged') $$,
+                'its owner (an administrator too) puts a table under partition_table()');
+RESET ROLE;
+SET ROLE regress_tenancy_p42_admin;
+SELECT throws_ok($$ UPDATE tenancy.tables SET relid = 'regress_p42.vault'::regclass, tenant_column = 'k'
+                     WHERE relid = 'regress_p42.flagged'::regclass $$,
+                 '42501', NULL, 'an administrator cannot point a flagged row at another table');
+RESET ROLE;
+SELECT results_eq($$ SELECT v FROM regress_p42.vault $$, ARRAY['precious'],
+                  'the other table and its partition are untouched');
 
 SELECT * FROM finish();
 ROLLBACK;
