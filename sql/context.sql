@@ -211,6 +211,26 @@ RESET tenancy.tenant;
 SELECT count(*) FROM regress_tenancy_s.docs;
 RESET force_parallel_mode;
 RESET ROLE;
+-- A worker trusts only the leader's setting: its own SET (a parallel-safe
+-- function's SET clause) is checked there as in the leader.  Alice is a
+-- member of acme, not of globex.
+CREATE FUNCTION regress_tenancy_s.par_acme() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL SAFE SET tenancy.tenant = '11111111-1111-4111-8111-111111111111'
+    AS $$ SELECT tenancy.current_tenant() $$;
+CREATE FUNCTION regress_tenancy_s.par_globex() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL SAFE SET tenancy.tenant = '22222222-2222-4222-8222-222222222222'
+    AS $$ SELECT tenancy.current_tenant() $$;
+SET ROLE regress_tenancy_alice;
+SET force_parallel_mode = on;
+SET parallel_leader_participation = off;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT regress_tenancy_s.par_acme();
+SELECT regress_tenancy_s.par_acme();
+SELECT regress_tenancy_s.par_globex();
+RESET parallel_leader_participation;
+RESET force_parallel_mode;
+SELECT regress_tenancy_s.par_globex();
+RESET ROLE;
+DROP FUNCTION regress_tenancy_s.par_acme(), regress_tenancy_s.par_globex();
 
 -- tenancy.require_local: a context never outlives its transaction.
 SET tenancy.require_local = on;
