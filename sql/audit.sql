@@ -204,10 +204,15 @@ RESET ROLE;
 CREATE PROCEDURE pg_temp.settle() LANGUAGE plpgsql AS $$
 BEGIN
   FOR i IN 1..1200 LOOP
+    PERFORM pg_stat_clear_snapshot();  -- pg_stat_activity is read once per transaction
     EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity
                            WHERE backend_type <> 'client backend' AND backend_xid IS NOT NULL);
     PERFORM pg_sleep(0.05);
   END LOOP;
+  IF EXISTS (SELECT FROM pg_stat_activity
+              WHERE backend_type <> 'client backend' AND backend_xid IS NOT NULL) THEN
+    RAISE EXCEPTION 'settle: a background process still holds an xid after 60 s';
+  END IF;
 END $$;
 CALL pg_temp.settle();
 SELECT count(*) >= 2 AS tenants_sealed, sum(entries) = (SELECT count(*) FROM tenancy.audit_log) AS all_sealed
@@ -489,11 +494,17 @@ SELECT to_jsonb(r) - 'tenant_id' AS stored_row FROM regress_audit.readings r;
 -- default privileges would grant more, and months are UTC months in any
 -- TimeZone.
 ALTER DEFAULT PRIVILEGES GRANT SELECT, INSERT ON TABLES TO regress_tenancy_alice;
+-- (Counted from the month maintain_audit ran in, so a month ending
+-- meanwhile changes nothing.)
 SET TimeZone = 'Pacific/Kiritimati';
-SELECT tenancy.maintain_audit(12) > 0 AS created;
+SELECT tenancy.maintain_audit(12) > 0 AS created,
+       date_trunc('month', now() AT TIME ZONE 'UTC')::text AS m0 \gset
 RESET TimeZone;
+SELECT :'created' AS created;
 ALTER DEFAULT PRIVILEGES REVOKE SELECT, INSERT ON TABLES FROM regress_tenancy_alice;
-SELECT count(*) AS partitions, count(*) FILTER (WHERE c.relrowsecurity) AS with_rls,
+SELECT count(*) FILTER (WHERE lo >= :'m0'::timestamp AT TIME ZONE 'UTC') AS months_from_then,
+       count(*) FILTER (WHERE lo IS NULL) AS default_partition,
+       bool_and(c.relrowsecurity) AS all_with_rls,
        count(*) FILTER (WHERE has_table_privilege('regress_tenancy_alice', c.oid, 'SELECT')
                            OR has_table_privilege('regress_tenancy_alice', c.oid, 'INSERT')) AS open_to_alice,
        count(*) FILTER (WHERE lo AT TIME ZONE 'UTC' <> date_trunc('month', lo AT TIME ZONE 'UTC')) AS not_utc_months

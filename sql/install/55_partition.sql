@@ -15,10 +15,13 @@
 -- tables their owner put under partition_table(); the partitions are then
 -- given to the parent's owner.
 
--- The registry's partitioned flag is that consent: administrators may write
--- tenancy.tables, but only a table's owner (or a superuser) may set it, or
--- point a flagged row at another table or column.  ALWAYS, so not even a
--- replica session skips it.
+-- A row of tenancy.tables is its table owner's consent: the SECURITY
+-- DEFINER event trigger then applies the contract to the table's children,
+-- and with the partitioned flag these functions create and drop its
+-- partitions.  Administrators may write the registry, but only a table's
+-- owner (or a superuser) may add a row for it, point a row at another table
+-- or column, or set the flag.  ALWAYS, so not even a replica session skips
+-- it.
 CREATE FUNCTION tenancy._tables_guard() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -26,23 +29,22 @@ CREATE FUNCTION tenancy._tables_guard() RETURNS trigger
 DECLARE
     v_owner oid;
 BEGIN
-    IF NEW.partitioned
-       AND (TG_OP = 'INSERT' OR NOT OLD.partitioned
-            OR NEW.relid <> OLD.relid OR NEW.tenant_column <> OLD.tenant_column) THEN
+    IF TG_OP = 'INSERT' OR NEW.relid <> OLD.relid OR NEW.tenant_column <> OLD.tenant_column
+       OR (NEW.partitioned AND NOT OLD.partitioned) THEN
         SELECT c.relowner INTO v_owner FROM pg_class c WHERE c.oid = NEW.relid;
         IF NOT pg_has_role(current_user, v_owner, 'USAGE') THEN
-            RAISE EXCEPTION 'permission denied to partition table % per tenant', NEW.relid
+            RAISE EXCEPTION 'permission denied to register table % with tenancy', NEW.relid
                 USING ERRCODE = '42501',
-                      DETAIL = format('Role "%s" does not own it; tenancy creates and drops its partitions on the owner''s behalf only when the owner asked.',
+                      DETAIL = format('Role "%s" does not own it; tenancy changes a registered table (its children''s policies, its partitions) on the owner''s behalf only when the owner asked.',
                                       current_user),
-                      HINT = format('Have its owner, role "%s", call tenancy.partition_table(%L).',
-                                    v_owner::regrole, NEW.relid::text);
+                      HINT = format('Have its owner, role "%s", call tenancy.register_table(%L) or tenancy.partition_table(%L).',
+                                    v_owner::regrole, NEW.relid::text, NEW.relid::text);
         END IF;
     END IF;
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION tenancy._tables_guard() IS 'Trigger on tenancy.tables: only a table''s owner (or a superuser) flags it as partitioned per tenant, or moves a flagged row to another table or column.';
+COMMENT ON FUNCTION tenancy._tables_guard() IS 'Trigger on tenancy.tables: only a table''s owner (or a superuser) registers it, points a row at another table or column, or flags it as partitioned per tenant.';
 REVOKE ALL ON FUNCTION tenancy._tables_guard() FROM PUBLIC;
 CREATE TRIGGER tables_guard BEFORE INSERT OR UPDATE ON tenancy.tables
     FOR EACH ROW EXECUTE FUNCTION tenancy._tables_guard();

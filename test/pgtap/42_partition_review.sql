@@ -9,7 +9,7 @@
 -- test/concurrency/specs/isolate_readers.spec; parallel workers and an
 -- expired require_local context: sql/partition.sql.)
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 
 CREATE ROLE regress_tenancy_p42_owner NOLOGIN;
 CREATE ROLE regress_tenancy_p42_app NOLOGIN;
@@ -144,11 +144,15 @@ RESET ROLE;
 SET ROLE regress_tenancy_p42_admin;
 SELECT throws_ok($$ INSERT INTO tenancy.tables (relid, tenant_column, partitioned)
                     VALUES ('regress_p42.vault', 'k', true) $$,
-                 '42501', 'permission denied to partition table regress_p42.vault per tenant',
+                 '42501', 'permission denied to register table regress_p42.vault with tenancy',
                  'an administrator cannot flag a table it does not own as partitioned');
+SELECT throws_ok($$ INSERT INTO tenancy.tables (relid, tenant_column) VALUES ('regress_p42.vault', 'k') $$,
+                 '42501', NULL, '... nor register it at all (the event trigger would change its children)');
+RESET ROLE;
 INSERT INTO tenancy.tables (relid, tenant_column) VALUES ('regress_p42.vault', 'k');
+SET ROLE regress_tenancy_p42_admin;
 SELECT throws_ok($$ UPDATE tenancy.tables SET partitioned = true WHERE relid = 'regress_p42.vault'::regclass $$,
-                 '42501', NULL, '... nor set the flag afterwards');
+                 '42501', NULL, 'an administrator cannot set the flag on a registered table it does not own');
 SELECT throws_ok($$ SELECT tenancy.partition_table('regress_p42.vault') $$,
                  '42501', NULL, '... nor through partition_table()');
 SELECT is(tenancy._partition_remove('regress_p42.vault', '4f420000-0000-4000-8000-000000000001', NULL), NULL,
