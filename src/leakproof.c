@@ -78,16 +78,60 @@ lookup_wrappers(GuardContext *cxt)
  * parameter the client supplied (never one carrying a row's value from an
  * outer query)?
  */
+static Node *
+strip_relabel(Node *node)
+{
+	while (node && IsA(node, RelabelType))
+		node = (Node *) ((RelabelType *) node)->arg;
+	return node;
+}
+
 static bool
 pattern_is_safe(Node *pattern)
 {
-	while (IsA(pattern, RelabelType))
-		pattern = (Node *) ((RelabelType *) pattern)->arg;
+	pattern = strip_relabel(pattern);
 	if (IsA(pattern, Const))
 		return true;
 	if (IsA(pattern, Param))
 		return ((Param *) pattern)->paramkind == PARAM_EXTERN;
 	return false;
+}
+
+/*
+ * Does a LIKE pattern end in an unescaped escape character?  That is the
+ * built-ins' one data-dependent error, and they raise it only once the
+ * characters before it have matched the row.  (A byte walk is exact: in
+ * every server encoding a backslash byte is a backslash.)
+ */
+static bool
+pattern_ends_in_escape(text *pattern)
+{
+	const char *p = VARDATA_ANY(pattern);
+	int			len = VARSIZE_ANY_EXHDR(pattern);
+
+	for (int i = 0; i < len; i++)
+	{
+		if (p[i] == '\\')
+		{
+			if (i + 1 >= len)
+				return true;
+			i++;
+		}
+	}
+	return false;
+}
+
+/* A constant pattern the built-in would reject only for matching rows. */
+static bool
+const_pattern_invalid(Node *pattern)
+{
+	Const	   *c;
+
+	pattern = strip_relabel(pattern);
+	if (!IsA(pattern, Const))
+		return false;
+	c = (Const *) pattern;
+	return !c->constisnull && pattern_ends_in_escape(DatumGetTextPP(c->constvalue));
 }
 
 /* The wrapper for a LIKE-family function, or InvalidOid. */
@@ -134,8 +178,8 @@ guard_mutator(Node *node, GuardContext *cxt)
 	}
 
 	if (OidIsValid(funcid) && list_length(args) == 2 &&
-		pattern_is_safe(lsecond(args)) &&
-		OidIsValid(wrapper = wrapper_for(funcid, cxt)))
+		OidIsValid(wrapper = wrapper_for(funcid, cxt)) &&
+		pattern_is_safe(lsecond(args)) && !const_pattern_invalid(lsecond(args)))
 	{
 		FuncExpr   *f;
 
@@ -202,9 +246,43 @@ tenancy_planner(Query *parse, const char *query_string, int cursorOptions,
  * the planner hook puts them in a query, and only with a constant or
  * client-supplied pattern.
  */
+/*
+ * Before any row is looked at: refuse a pattern that is not the query's
+ * own (a direct call with a column as the pattern), and raise the
+ * built-in's escape error for every row alike, never only for the rows it
+ * would have matched.  The checks are made once per call site and
+ * execution (fn_extra), when the pattern is a constant or parameter.
+ */
+static void
+check_pattern(FunctionCallInfo fcinfo, const char *name)
+{
+	FmgrInfo   *flinfo = fcinfo->flinfo;
+	Node	   *expr = flinfo ? flinfo->fn_expr : NULL;
+	Node	   *pattern = NULL;
+
+	if (flinfo && flinfo->fn_extra == (void *) check_pattern)
+		return;
+	if (expr && IsA(expr, FuncExpr) && list_length(((FuncExpr *) expr)->args) == 2)
+		pattern = lsecond(((FuncExpr *) expr)->args);
+	if (expr && (pattern == NULL || !pattern_is_safe(pattern)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s accepts only a constant or parameter as its pattern", name),
+				 errdetail("It is LEAKPROOF, so it may run on rows the policy hides; a pattern taken from a row could reveal them."),
+				 errhint("Use the LIKE or ILIKE operator; the planner puts %s in place where it is safe.", name)));
+	if (pattern_ends_in_escape(PG_GETARG_TEXT_PP(1)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_ESCAPE_SEQUENCE),
+				 errmsg("LIKE pattern must not end with escape character"),
+				 errhint("Escape a trailing backslash as \\\\, or give another escape character with ESCAPE.")));
+	if (expr)
+		flinfo->fn_extra = (void *) check_pattern;
+}
+
 Datum
 tenancy_like(PG_FUNCTION_ARGS)
 {
+	check_pattern(fcinfo, "tenancy._like");
 	return DirectFunctionCall2Coll(textlike, PG_GET_COLLATION(),
 								   PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
 }
@@ -212,6 +290,7 @@ tenancy_like(PG_FUNCTION_ARGS)
 Datum
 tenancy_ilike(PG_FUNCTION_ARGS)
 {
+	check_pattern(fcinfo, "tenancy._ilike");
 	return DirectFunctionCall2Coll(texticlike, PG_GET_COLLATION(),
 								   PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
 }

@@ -699,6 +699,7 @@ DECLARE
     v_n       bigint;
     v_total   bigint := 0;
     v_keep    boolean;
+    v_plan    jsonb;
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'tenancy.purge_audit() must run at READ COMMITTED isolation'
@@ -710,13 +711,12 @@ BEGIN
     -- concurrent purge is removing).
     LOCK TABLE tenancy.audit_seal_runs IN SHARE ROW EXCLUSIVE MODE;
     SELECT coalesce(max(r.horizon), 0) INTO v_horizon FROM tenancy.audit_seal_runs r;
-    CREATE TEMP TABLE IF NOT EXISTS tenancy_audit_purge_plan
-        (tenant_id uuid PRIMARY KEY, cutoff timestamptz, sealed_below bigint) ON COMMIT DROP;
-    TRUNCATE pg_temp.tenancy_audit_purge_plan;
-    INSERT INTO pg_temp.tenancy_audit_purge_plan SELECT * FROM tenancy._audit_purge_plan(purge_audit.before);
+    -- The plan, computed once (a value, not a temporary table: the caller
+    -- could have made one of that name first, with triggers of its own).
+    SELECT coalesce(jsonb_agg(p), '[]') INTO v_plan FROM tenancy._audit_purge_plan(purge_audit.before) p;
 
     UPDATE tenancy.audit_seals s SET purged_at = now()
-      FROM pg_temp.tenancy_audit_purge_plan p
+      FROM jsonb_to_recordset(v_plan) AS p(tenant_id uuid, cutoff timestamptz, sealed_below bigint)
      WHERE s.tenant_id = p.tenant_id AND s.txid_to <= p.sealed_below AND s.purged_at IS NULL;
     UPDATE tenancy.audit_seals s SET purge_mac = tenancy._audit_purge_mac(s)
      WHERE s.purged_at IS NOT NULL AND s.purge_mac IS NULL;
@@ -736,25 +736,24 @@ BEGIN
            AND substring(v_part.bound FROM 'TO \(''([^'']*)''\)')::timestamptz <= now() THEN
             EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', v_part.part);
             EXECUTE format(
-                'SELECT EXISTS (SELECT 1 FROM %s e LEFT JOIN pg_temp.tenancy_audit_purge_plan p
+                'SELECT EXISTS (SELECT 1 FROM %s e LEFT JOIN jsonb_to_recordset($3) AS p(tenant_id uuid, cutoff timestamptz, sealed_below bigint)
                                     ON p.tenant_id = coalesce(e.tenant_id, $1)
                                  WHERE NOT coalesce(e.at < p.cutoff AND (e.txid < p.sealed_below OR e.txid >= $2), false))',
-                v_part.part) INTO v_keep USING v_nil, v_horizon;
+                v_part.part) INTO v_keep USING v_nil, v_horizon, v_plan;
         END IF;
         IF NOT v_keep THEN
             EXECUTE format('SELECT count(*) FROM %s', v_part.part) INTO v_n;
             EXECUTE format('DROP TABLE %s', v_part.part);
         ELSE
             EXECUTE format(
-                'DELETE FROM %s e USING pg_temp.tenancy_audit_purge_plan p
+                'DELETE FROM %s e USING jsonb_to_recordset($3) AS p(tenant_id uuid, cutoff timestamptz, sealed_below bigint)
                   WHERE p.tenant_id = coalesce(e.tenant_id, $1)
                     AND e.at < p.cutoff AND (e.txid < p.sealed_below OR e.txid >= $2)',
-                v_part.part) USING v_nil, v_horizon;
+                v_part.part) USING v_nil, v_horizon, v_plan;
             GET DIAGNOSTICS v_n = ROW_COUNT;
         END IF;
         v_total := v_total + v_n;
     END LOOP;
-    DROP TABLE pg_temp.tenancy_audit_purge_plan;
     RETURN v_total;
 END
 $$;
