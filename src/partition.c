@@ -77,6 +77,7 @@
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
 #include "rewrite/rewriteManip.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -698,16 +699,22 @@ TenancyPartitionInit(void)
 }
 
 /*
- * tenancy._run_as_owner(rel regclass, query text, tenant uuid) RETURNS
- * bigint: run one statement ($1 = tenant) as the owner of rel, the way
- * PostgreSQL runs maintenance on a table (REFRESH MATERIALIZED VIEW, index
- * builds): the owner's user id, a security-restricted operation, and its
- * own FORCE ROW LEVEL SECURITY not applied (SECURITY_NOFORCE_RLS, as for
- * foreign-key checks).  isolate_tenant moves rows through it, so that the
- * owner's triggers, CHECK constraints, generated columns and index
- * expressions never run with the extension owner's rights.  Returns the
- * number of rows processed.  EXECUTE is granted to no one: only functions
- * of the extension owner call it.
+ * tenancy._run_as_owner(rel regclass, statement text, tenant uuid) RETURNS
+ * bigint: run one statement ($1 = tenant, when given) as the owner of rel,
+ * the way PostgreSQL runs maintenance on a table (REFRESH MATERIALIZED
+ * VIEW, index builds): the owner's user id, a security-restricted
+ * operation, and its own FORCE ROW LEVEL SECURITY not applied
+ * (SECURITY_NOFORCE_RLS, as for foreign-key checks).  Every statement the
+ * extension runs on an application table goes through it (DDL of
+ * registration and partitioning, moves, counts): planning a query on the
+ * table folds its owner's IMMUTABLE functions in index predicates, and
+ * foreign-key checks, triggers, CHECK constraints, generated columns and
+ * casts are the owner's code, which must never run with the rights of the
+ * extension's owner or of an administrator.  The caller must have the
+ * privileges of the owner already (a superuser, as the extension's
+ * SECURITY DEFINER functions are, or the owner): switching to the owner
+ * only ever gives rights up.  Returns the value of a statement that yields
+ * one bigint (SELECT count(*)), else the number of rows processed.
  */
 Datum
 tenancy_run_as_owner(PG_FUNCTION_ARGS)
@@ -721,15 +728,15 @@ tenancy_run_as_owner(PG_FUNCTION_ARGS)
 	Oid			save_userid;
 	int			save_sec;
 	int			rc;
-	uint64		processed;
+	int64		result;
+	bool		isnull = false;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("table, statement and tenant must not be null")));
+				 errmsg("table and statement must not be null")));
 	relid = PG_GETARG_OID(0);
 	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	arg = PG_GETARG_DATUM(2);
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tup))
 		ereport(ERROR,
@@ -739,17 +746,36 @@ tenancy_run_as_owner(PG_FUNCTION_ARGS)
 	ReleaseSysCache(tup);
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
+	if (!has_privs_of_role(save_userid, owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s", get_rel_name(relid)),
+				 errhint("Ask the table's owner, or a superuser, to run this.")));
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute_with_args(query, 1, argtypes, &arg, NULL, false, 0);
+	if (PG_ARGISNULL(2))
+		rc = SPI_execute(query, false, 0);
+	else
+	{
+		arg = PG_GETARG_DATUM(2);
+		rc = SPI_execute_with_args(query, 1, argtypes, &arg, NULL, false, 0);
+	}
 	if (rc < 0)
 		elog(ERROR, "statement run as table owner failed: %s", SPI_result_code_string(rc));
-	processed = SPI_processed;
+	if (SPI_tuptable != NULL && SPI_processed == 1 &&
+		SPI_tuptable->tupdesc->natts == 1 &&
+		TupleDescAttr(SPI_tuptable->tupdesc, 0)->atttypid == INT8OID)
+		result = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+	else
+		result = (int64) SPI_processed;
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
 	/* (an error above is undone by the (sub)transaction's abort) */
 	SetUserIdAndSecContext(save_userid, save_sec);
-	PG_RETURN_INT64((int64) processed);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(result);
 }

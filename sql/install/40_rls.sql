@@ -10,6 +10,19 @@
 
 GRANT REFERENCES (id) ON tenancy.tenants TO tenancy_admin;
 
+-- One statement as a table's owner, security-restricted, its FORCE RLS not
+-- applied (src/partition.c).  Every statement the extension runs on an
+-- application table goes through it, so the owner's code (index
+-- predicates, casts in foreign-key checks, triggers) never runs with the
+-- rights of a superuser or administrator calling in.  The caller must have
+-- the owner's privileges already.
+CREATE FUNCTION tenancy._run_as_owner(rel regclass, statement text, tenant uuid) RETURNS bigint
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'tenancy_run_as_owner';
+COMMENT ON FUNCTION tenancy._run_as_owner(regclass, text, uuid) IS 'Run one statement ($1 = tenant, when given) as the owner of a table, as a security-restricted operation, for a caller with the owner''s privileges; returns the bigint it yields, else the rows processed.';
+REVOKE ALL ON FUNCTION tenancy._run_as_owner(regclass, text, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._run_as_owner(regclass, text, uuid) TO tenancy_admin;
+
 -- The policy expression, as PostgreSQL deparses it, for comparisons.
 CREATE FUNCTION tenancy._policy_expr(col name) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -99,6 +112,7 @@ DECLARE
     v_grant  record;
     v_name   text;
     v_alter  text[];
+    v_lend   boolean;
 BEGIN
     SELECT * INTO v_class FROM pg_class c WHERE c.oid = _protect.rel;
     SELECT * INTO v_att FROM pg_attribute a
@@ -131,12 +145,24 @@ BEGIN
     IF NOT v_class.relforcerowsecurity THEN
         v_alter := array_append(v_alter, 'FORCE ROW LEVEL SECURITY');
     END IF;
+    -- Every statement on the table as its owner (tenancy._run_as_owner).
+    -- The foreign key needs REFERENCES on tenancy.tenants (id), which
+    -- administrators hold; an owner who is none gets it for this statement.
     IF v_alter IS NOT NULL THEN
-        EXECUTE format('ALTER TABLE %s %s', _protect.rel, array_to_string(v_alter, ', '));
+        v_lend := array_to_string(v_alter, ', ') LIKE '%FOREIGN KEY%'
+                  AND NOT has_column_privilege(v_class.relowner, 'tenancy.tenants', 'id', 'REFERENCES');
+        IF v_lend THEN
+            EXECUTE format('GRANT REFERENCES (id) ON tenancy.tenants TO %s', v_class.relowner::regrole);
+        END IF;
+        PERFORM tenancy._run_as_owner(_protect.rel,
+            format('ALTER TABLE %s %s', _protect.rel, array_to_string(v_alter, ', ')), NULL);
+        IF v_lend THEN
+            EXECUTE format('REVOKE REFERENCES (id) ON tenancy.tenants FROM %s', v_class.relowner::regrole);
+        END IF;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_index i
                     WHERE i.indrelid = _protect.rel AND i.indkey[0] = v_att.attnum) THEN
-        EXECUTE format('CREATE INDEX ON %s (%I)', _protect.rel, _protect.col);
+        PERFORM tenancy._run_as_owner(_protect.rel, format('CREATE INDEX ON %s (%I)', _protect.rel, _protect.col), NULL);
     END IF;
 
     -- The policy, exactly (pg_policies shows the same pg_get_expr text).
@@ -147,11 +173,12 @@ BEGIN
                       AND pg_get_expr(p.polwithcheck, p.polrelid) = tenancy._policy_expr(_protect.col)) THEN
         IF EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = _protect.rel
                       AND p.polname = 'tenancy_isolation') THEN
-            EXECUTE format('DROP POLICY tenancy_isolation ON %s', _protect.rel);
+            PERFORM tenancy._run_as_owner(_protect.rel, format('DROP POLICY tenancy_isolation ON %s', _protect.rel), NULL);
         END IF;
-        EXECUTE format('CREATE POLICY tenancy_isolation ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
-                       'USING (%I = tenancy.current_tenant()) WITH CHECK (%I = tenancy.current_tenant())',
-                       _protect.rel, _protect.col, _protect.col);
+        PERFORM tenancy._run_as_owner(_protect.rel,
+            format('CREATE POLICY tenancy_isolation ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
+                   'USING (%I = tenancy.current_tenant()) WITH CHECK (%I = tenancy.current_tenant())',
+                   _protect.rel, _protect.col, _protect.col), NULL);
     END IF;
 
     -- Privileges that reach around RLS: only the owner and administrators
@@ -164,9 +191,10 @@ BEGIN
            AND a.grantee <> v_class.relowner
            AND NOT tenancy._is_admin_role(a.grantee)
     LOOP
-        EXECUTE format('REVOKE %s ON %s FROM %s', v_grant.privilege_type, _protect.rel,
-                       CASE WHEN v_grant.grantee = 0 THEN 'PUBLIC'
-                            ELSE quote_ident((SELECT rolname FROM pg_roles WHERE oid = v_grant.grantee)) END);
+        PERFORM tenancy._run_as_owner(_protect.rel,
+            format('REVOKE %s ON %s FROM %s', v_grant.privilege_type, _protect.rel,
+                   CASE WHEN v_grant.grantee = 0 THEN 'PUBLIC'
+                        ELSE quote_ident((SELECT rolname FROM pg_roles WHERE oid = v_grant.grantee)) END), NULL);
     END LOOP;
 END
 $$;
@@ -271,7 +299,9 @@ BEGIN
      WHERE a.attrelid = register_table.tbl AND a.attname = register_table.tenant_column
        AND NOT a.attisdropped AND a.attnum > 0;
     IF NOT FOUND THEN
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', register_table.tbl) INTO v_rows;
+        -- Queries and DDL on the table run as its owner (see _protect).
+        v_rows := tenancy._run_as_owner(register_table.tbl,
+                      format('SELECT 1 FROM %s LIMIT 1', register_table.tbl), NULL) > 0;
         IF v_rows AND tenancy.current_tenant_slug() IS NULL THEN
             RAISE EXCEPTION 'table % has rows but no column "%"', register_table.tbl, register_table.tenant_column
                 USING ERRCODE = '55000',
@@ -280,11 +310,12 @@ BEGIN
         END IF;
         IF v_rows THEN
             -- Every existing row goes to the tenant in force (evaluated once).
-            EXECUTE format('ALTER TABLE %s ADD COLUMN %I uuid NOT NULL DEFAULT tenancy.current_tenant()',
-                           register_table.tbl, register_table.tenant_column);
+            PERFORM tenancy._run_as_owner(register_table.tbl,
+                format('ALTER TABLE %s ADD COLUMN %I uuid NOT NULL DEFAULT tenancy.current_tenant()',
+                       register_table.tbl, register_table.tenant_column), NULL);
         ELSE
-            EXECUTE format('ALTER TABLE %s ADD COLUMN %I uuid',
-                           register_table.tbl, register_table.tenant_column);
+            PERFORM tenancy._run_as_owner(register_table.tbl,
+                format('ALTER TABLE %s ADD COLUMN %I uuid', register_table.tbl, register_table.tenant_column), NULL);
         END IF;
     ELSIF v_att.atttypid <> 'uuid'::regtype THEN
         RAISE EXCEPTION 'column "%" of % has type %, not uuid', register_table.tenant_column,
@@ -292,8 +323,9 @@ BEGIN
             USING ERRCODE = '42804',
                   HINT = 'Tenant columns hold tenancy.tenants.id: convert it with ALTER TABLE ... ALTER COLUMN ... TYPE uuid USING ..., or name another column.';
     ELSIF NOT v_att.attnotnull THEN
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I IS NULL)', register_table.tbl,
-                       register_table.tenant_column) INTO v_rows;
+        v_rows := tenancy._run_as_owner(register_table.tbl,
+                      format('SELECT 1 FROM %s WHERE %I IS NULL LIMIT 1', register_table.tbl,
+                             register_table.tenant_column), NULL) > 0;
         IF v_rows THEN
             RAISE EXCEPTION 'column "%" of % has NULL values', register_table.tenant_column, register_table.tbl
                 USING ERRCODE = '23502',
@@ -314,7 +346,8 @@ BEGIN
                 USING HINT = format('export_tenant() and offboard_tenant() need it: GRANT USAGE ON SCHEMA %I TO tenancy_admin;', v_nsp);
         END IF;
     END IF;
-    EXECUTE format('GRANT SELECT, DELETE ON %s TO tenancy_admin', register_table.tbl);
+    PERFORM tenancy._run_as_owner(register_table.tbl,
+        format('GRANT SELECT, DELETE ON %s TO tenancy_admin', register_table.tbl), NULL);
 
     INSERT INTO tenancy.tables AS t (relid, tenant_column)
     VALUES (register_table.tbl, register_table.tenant_column)

@@ -11,9 +11,11 @@
 -- partition, new tenants live there; without one, each gets a partition.
 --
 -- Partition DDL on behalf of create_tenant, offboard_tenant and
--- isolate_tenant runs as the extension's owner (SECURITY DEFINER), only on
--- tables their owner put under partition_table(); the partitions are then
--- given to the parent's owner.
+-- isolate_tenant is started by SECURITY DEFINER functions, only on tables
+-- their owner put under partition_table(), and every statement on those
+-- tables runs as their owner (tenancy._run_as_owner): partitions belong to
+-- the owner, and the owner's code never runs with the extension owner's
+-- rights.
 
 -- A row of tenancy.tables is its table owner's consent: the SECURITY
 -- DEFINER event trigger then applies the contract to the table's children,
@@ -66,13 +68,6 @@ SELECT pg_catalog.pg_extension_config_dump('tenancy.spare_tenant_ids', '');
 REVOKE ALL ON tenancy.spare_tenant_ids FROM PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON tenancy.spare_tenant_ids TO tenancy_admin;
 
--- One statement as a table's owner, security-restricted, its FORCE RLS not
--- applied (src/partition.c); isolate_tenant moves rows through it.
-CREATE FUNCTION tenancy._run_as_owner(rel regclass, query text, tenant uuid) RETURNS bigint
-    LANGUAGE C VOLATILE PARALLEL UNSAFE
-    AS 'MODULE_PATHNAME', 'tenancy_run_as_owner';
-COMMENT ON FUNCTION tenancy._run_as_owner(regclass, text, uuid) IS 'Run one statement ($1 = tenant) as the owner of a table, as a security-restricted operation; returns the rows processed.';
-REVOKE ALL ON FUNCTION tenancy._run_as_owner(regclass, text, uuid) FROM PUBLIC;
 
 -- The planner's one-time check in plans folded for a tenant (src/partition.c).
 CREATE FUNCTION tenancy._tenant_guard(tenant uuid) RETURNS boolean
@@ -181,19 +176,19 @@ BEGIN
                LIKE '%spare\_' || left(_partition_create.tenant_id::text, 8) THEN
             v_name := tenancy._partition_name(_partition_create.parent, v_suffix);
             PERFORM tenancy._internal_ddl(true);
-            EXECUTE format('ALTER TABLE %s RENAME TO %I', v_part, v_name);
+            PERFORM tenancy._run_as_owner(v_part, format('ALTER TABLE %s RENAME TO %I', v_part, v_name), NULL);
             PERFORM tenancy._internal_ddl(false);
         END IF;
         RETURN v_part;
     END IF;
     v_name := tenancy._partition_name(_partition_create.parent, v_suffix);
-    EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES IN (%L)',
-                   v_nsp, v_name, _partition_create.parent, _partition_create.tenant_id);
-    v_part := format('%I.%I', v_nsp, v_name)::regclass;
-    IF v_owner <> current_user::regrole THEN
-        EXECUTE format('ALTER TABLE %s OWNER TO %I', v_part, v_owner::regrole::name);
-    END IF;
-    RETURN v_part;
+    -- As the table's owner (in the owner's schema, with the owner's CREATE
+    -- privilege there): cloning indexes and constraints plans and runs the
+    -- owner's code.
+    PERFORM tenancy._run_as_owner(_partition_create.parent,
+        format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES IN (%L)',
+               v_nsp, v_name, _partition_create.parent, _partition_create.tenant_id), NULL);
+    RETURN format('%I.%I', v_nsp, v_name)::regclass;
 END
 $$;
 COMMENT ON FUNCTION tenancy._partition_create(regclass, uuid) IS 'Give a tenant or a spare id its list partition of a table under partition_table(): created, owned by the table''s owner, or renamed when made ahead.';
@@ -254,19 +249,23 @@ BEGIN
                 USING ERRCODE = '42P07',
                       HINT = 'Call tenancy.partition_table() without buckets to keep it.';
         END IF;
+        -- As the table's owner, like all partition DDL (even when a
+        -- superuser calls): cloning its indexes runs the owner's code.
         v_bucket := tenancy._partition_name(partition_table.parent, 'default');
-        EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT PARTITION BY HASH (%I)',
-                       (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                         WHERE c.oid = partition_table.parent),
-                       v_bucket, partition_table.parent, v_col);
+        PERFORM tenancy._run_as_owner(partition_table.parent,
+            format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT PARTITION BY HASH (%I)',
+                   (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE c.oid = partition_table.parent),
+                   v_bucket, partition_table.parent, v_col), NULL);
         v_default := (SELECT p.partdefid FROM pg_partitioned_table p WHERE p.partrelid = partition_table.parent);
         FOR i IN 0 .. partition_table.buckets - 1 LOOP
-            EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES WITH (MODULUS %s, REMAINDER %s)',
-                           (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                             WHERE c.oid = partition_table.parent),
-                           tenancy._partition_name(partition_table.parent,
-                                                   'b' || lpad(i::text, length((partition_table.buckets - 1)::text), '0')),
-                           v_default::regclass, partition_table.buckets, i);
+            PERFORM tenancy._run_as_owner(partition_table.parent,
+                format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES WITH (MODULUS %s, REMAINDER %s)',
+                       (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE c.oid = partition_table.parent),
+                       tenancy._partition_name(partition_table.parent,
+                                               'b' || lpad(i::text, length((partition_table.buckets - 1)::text), '0')),
+                       v_default::regclass, partition_table.buckets, i), NULL);
         END LOOP;
         -- Like every partition, they belong to the table's owner.
         FOR v_bucket IN SELECT p.partition::text FROM tenancy._partition_tenants(partition_table.parent) p
@@ -384,11 +383,16 @@ BEGIN
     IF v_part IS NULL THEN
         RETURN NULL;
     END IF;
-    EXECUTE format('SELECT count(*) FROM %s', v_part) INTO v_rows;
-    EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', _partition_remove.parent, v_part);
+    -- As the table's owner: the count plans a query on the partition, and
+    -- DETACH checks the foreign keys that reference it.
+    v_rows := tenancy._run_as_owner(v_part, format('SELECT count(*) FROM %s', v_part), NULL);
+    PERFORM tenancy._run_as_owner(_partition_remove.parent,
+        format('ALTER TABLE %s DETACH PARTITION %s', _partition_remove.parent, v_part), NULL);
     IF _partition_remove.archive_as IS NULL THEN
-        EXECUTE format('DROP TABLE %s', v_part);
+        PERFORM tenancy._run_as_owner(v_part, format('DROP TABLE %s', v_part), NULL);
     ELSE
+        -- Moving and renaming run none of the owner's code; the owner has
+        -- no CREATE on tenancy_archive.
         EXECUTE format('ALTER TABLE %s SET SCHEMA tenancy_archive', v_part);
         EXECUTE format('ALTER TABLE tenancy_archive.%I RENAME TO %I',
                        (SELECT c.relname FROM pg_class c WHERE c.oid = v_part), _partition_remove.archive_as);
@@ -476,19 +480,19 @@ BEGIN
     --    not plan with them either: a reader that had pruned to the bucket
     --    and then waited for the default partition would run after the
     --    commit and find the tenant in neither place.
-    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', isolate_tenant.parent);
+    --    Every statement on the table from here runs as its owner.
+    PERFORM tenancy._run_as_owner(isolate_tenant.parent,
+        format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', isolate_tenant.parent), NULL);
 
     -- 2. The new table, not yet a partition (the event trigger protects it
     --    when it is attached).  Its CHECK constraint spares ATTACH a scan.
     PERFORM tenancy._internal_ddl(true);
-    EXECUTE format('CREATE TABLE %I.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED '
-                   'INCLUDING STORAGE INCLUDING COMPRESSION)', v_nsp, v_name, isolate_tenant.parent);
+    PERFORM tenancy._run_as_owner(isolate_tenant.parent,
+        format('CREATE TABLE %I.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED '
+               'INCLUDING STORAGE INCLUDING COMPRESSION)', v_nsp, v_name, isolate_tenant.parent), NULL);
     v_part := format('%I.%I', v_nsp, v_name)::regclass;
-    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT tenancy_isolating CHECK (%I = %L::uuid)',
-                   v_part, v_col, v_id);
-    IF v_owner <> current_user::regrole THEN
-        EXECUTE format('ALTER TABLE %s OWNER TO %I', v_part, v_owner::regrole::name);
-    END IF;
+    PERFORM tenancy._run_as_owner(v_part,
+        format('ALTER TABLE %s ADD CONSTRAINT tenancy_isolating CHECK (%I = %L::uuid)', v_part, v_col, v_id), NULL);
     PERFORM tenancy._internal_ddl(false);
 
     -- 3. Move the rows.  Row triggers (an audit trail among them) and
@@ -507,8 +511,10 @@ BEGIN
 
     -- 4. Attach: PostgreSQL checks the default partition holds none of the
     --    tenant's rows any more, under ACCESS EXCLUSIVE on it, by a scan.
-    EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (%L)', isolate_tenant.parent, v_part, v_id);
-    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT tenancy_isolating', v_part);
+    --    ATTACH also checks the parent's foreign keys on the new partition.
+    PERFORM tenancy._run_as_owner(isolate_tenant.parent,
+        format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (%L)', isolate_tenant.parent, v_part, v_id), NULL);
+    PERFORM tenancy._run_as_owner(v_part, format('ALTER TABLE %s DROP CONSTRAINT tenancy_isolating', v_part), NULL);
     RAISE NOTICE 'tenant "%": % rows moved into %', v_slug, v_moved, v_part;
     RETURN v_part;
 END

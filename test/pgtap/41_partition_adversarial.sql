@@ -293,10 +293,11 @@ RESET tenancy.tenant;
 RESET ROLE;
 
 -- Partitions made later, under default privileges -----------------------------------
--- Default privileges of the role that creates partitions (the extension's
--- owner, inside the SECURITY DEFINER functions) give PUBLIC everything on
--- them: the event trigger must still protect them and take TRUNCATE back.
-ALTER DEFAULT PRIVILEGES IN SCHEMA regress_p41 GRANT ALL ON TABLES TO PUBLIC;
+-- Default privileges of the role that creates partitions (the table's
+-- owner: the SECURITY DEFINER functions run partition DDL as the owner)
+-- give PUBLIC everything on them: the event trigger must still protect
+-- them and take TRUNCATE back.
+ALTER DEFAULT PRIVILEGES FOR ROLE regress_tenancy_p41_owner IN SCHEMA regress_p41 GRANT ALL ON TABLES TO PUBLIC;
 SELECT tenancy.create_tenant('p41-hooli', 'Hooli', 'basic', '4f410000-0000-4000-8000-000000000004') IS NOT NULL;
 INSERT INTO regress_p41.orders VALUES ('4f410000-0000-4000-8000-000000000004', 1, 'hooli-o1');
 SET client_min_messages = warning;
@@ -332,7 +333,7 @@ RESET tenancy.tenant;
 RESET ROLE;
 -- Put the protection back for the rest of the file, whatever happened above.
 SELECT tenancy._protect('regress_p41."orders_p41-stark"', 'tenant_id');
-ALTER DEFAULT PRIVILEGES IN SCHEMA regress_p41 REVOKE ALL ON TABLES FROM PUBLIC;
+ALTER DEFAULT PRIVILEGES FOR ROLE regress_tenancy_p41_owner IN SCHEMA regress_p41 REVOKE ALL ON TABLES FROM PUBLIC;
 
 -- A type squatting on the next partition's name ("<table>_<slug>": a
 -- table needs its row type's name free too) must not block onboarding.
