@@ -103,6 +103,11 @@ BEGIN
             USING ERRCODE = '55000', HINT = 'Nothing is left to remove.';
     END IF;
 
+    -- Offboarded first (final, see tenants_touch): the partition step
+    -- below refuses a tenant that is not.
+    UPDATE tenancy.tenants t
+       SET status = 'offboarded', status_reason = format('being offboarded by %s', session_user)
+     WHERE t.id = v_id;
     PERFORM set_config('tenancy.tenant', v_id::text, true);
     FOR v_tab IN SELECT * FROM tenancy._tables_in_delete_order() LOOP
         v_arch := NULL;

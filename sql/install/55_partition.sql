@@ -379,6 +379,14 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM tenancy.tables t WHERE t.relid = _partition_remove.parent AND t.partitioned) THEN
         RETURN NULL;
     END IF;
+    -- Only for offboard_tenant: never a way around it (its audit entry,
+    -- the tenant's status) for a tenant still in service.
+    IF NOT EXISTS (SELECT 1 FROM tenancy.tenants t
+                    WHERE t.id = _partition_remove.tenant_id AND t.status = 'offboarded') THEN
+        RAISE EXCEPTION 'tenant % is not being offboarded', _partition_remove.tenant_id
+            USING ERRCODE = '55000',
+                  HINT = 'Partitions of a tenant are removed by tenancy.offboard_tenant() only.';
+    END IF;
     v_part := tenancy._tenant_partition(_partition_remove.parent, _partition_remove.tenant_id);
     IF v_part IS NULL THEN
         RETURN NULL;

@@ -3,9 +3,10 @@
 -- owner, plants code (a trigger, a cast used by a foreign key, an IMMUTABLE
 -- function in an index predicate) that the extension's own functions would
 -- run as the extension owner.  Each attempt must leave no trace of a
--- superuser in the spy's log.
+-- superuser in the spy's log.  Also: the partition step of offboarding is
+-- no way around offboard_tenant.
 BEGIN;
-SELECT plan(10);
+SELECT plan(12);
 SET client_min_messages = warning;
 
 CREATE ROLE regress_tenancy_e43_admin NOLOGIN IN ROLE tenancy_admin;
@@ -110,6 +111,15 @@ SELECT ok((SELECT relforcerowsecurity FROM pg_class WHERE oid = 'regress_e43.pla
           '... and the child got the contract all the same');
 SELECT is((SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_tenancy_e43_owner'), false,
           'the owner is still no superuser');
+
+-- 5. The partition step of offboarding, called directly ------------------------
+INSERT INTO regress_e43.lp VALUES ('e4300000-0000-4000-8000-000000000001', 7);
+SET ROLE regress_tenancy_e43_admin;
+SELECT throws_ok($$ SELECT tenancy._partition_remove('regress_e43.lp', 'e4300000-0000-4000-8000-000000000001', NULL) $$,
+                 '55000', NULL, 'an administrator cannot drop an active tenant''s partition around offboard_tenant');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM regress_e43.lp WHERE tenant_id = 'e4300000-0000-4000-8000-000000000001'), 1::bigint,
+          '... its rows are still there');
 
 SELECT * FROM finish();
 ROLLBACK;
