@@ -14,11 +14,17 @@
  *
  * The fix, by construction rather than by exception: a planner hook
  * (preloaded only) rewrites each LIKE or ILIKE whose pattern is a constant
- * or a client-supplied parameter into a call of tenancy._like or
- * tenancy._ilike.  Those are LEAKPROOF (their only error cannot depend on
- * a row when the pattern is not a row's) and carry the built-ins' planner
- * support functions, so the planner derives the same prefix index
- * conditions.  Every other use, a pattern from a column, an outer query,
+ * or a client-supplied parameter known to the plan into a call of
+ * tenancy._like or tenancy._ilike.  Those are LEAKPROOF and carry the
+ * built-ins' planner support functions, so the planner derives the same
+ * prefix index conditions.  LEAKPROOF means they raise no error that
+ * depends on a row, and more: they run after the query's other leakproof
+ * conditions, so any error at all would tell whether a hidden row got
+ * that far.  So the hook leaves the built-in wherever the built-in could
+ * raise (a pattern ending in an escape, a nondeterministic or missing
+ * collation, a parameter whose value the plan is not made for), and the
+ * wrappers answer NULL, never an error, to any call the hook would not
+ * have made.  Every other use, a pattern from a column, an outer query,
  * a subquery, an inlined function or LIKE ANY, keeps the non-leakproof
  * built-in and stays behind the policy as in stock PostgreSQL.  Nothing in
  * pg_catalog changes, and a form the hook does not recognise is simply not
@@ -35,6 +41,7 @@
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "nodes/params.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/planner.h"
 #include "parser/parse_func.h"
@@ -56,6 +63,7 @@ typedef struct GuardContext
 	Oid			like;			/* tenancy._like(text, text) */
 	Oid			ilike;			/* tenancy._ilike(text, text) */
 	bool		looked_up;
+	ParamListInfo params;		/* the values of a custom plan, if any */
 } GuardContext;
 
 /* Look the wrappers up once per planned query that needs them. */
@@ -121,17 +129,45 @@ pattern_ends_in_escape(text *pattern)
 	return false;
 }
 
-/* A constant pattern the built-in would reject only for matching rows. */
+/*
+ * May the guard rewrite this LIKE?  Only when no error can come of it:
+ * tenancy._like runs before the policy, after the query's other leakproof
+ * conditions, so an error raised for some row would tell whether a hidden
+ * row passed them.  So: a constant pattern that does not end in an escape,
+ * or a parameter whose value this (custom) plan is made for and which
+ * does not either (a generic plan, whose value comes later, keeps the
+ * built-in), and a collation LIKE accepts (a valid, deterministic one).
+ */
 static bool
-const_pattern_invalid(Node *pattern)
+rewrite_is_safe(Node *pattern, Oid collid, GuardContext *cxt)
 {
-	Const	   *c;
-
 	pattern = strip_relabel(pattern);
-	if (!IsA(pattern, Const))
+	if (!OidIsValid(collid) || !get_collation_isdeterministic(collid))
 		return false;
-	c = (Const *) pattern;
-	return !c->constisnull && pattern_ends_in_escape(DatumGetTextPP(c->constvalue));
+	if (IsA(pattern, Const))
+	{
+		Const	   *c = (Const *) pattern;
+
+		return c->constisnull || !pattern_ends_in_escape(DatumGetTextPP(c->constvalue));
+	}
+	if (IsA(pattern, Param) && ((Param *) pattern)->paramkind == PARAM_EXTERN)
+	{
+		Param	   *p = (Param *) pattern;
+		ParamListInfo params = cxt->params;
+		ParamExternData *prm;
+		ParamExternData prmdata;
+
+		if (params == NULL || p->paramid <= 0 || p->paramid > params->numParams)
+			return false;
+		if (params->paramFetch != NULL)
+			prm = params->paramFetch(params, p->paramid, true, &prmdata);
+		else
+			prm = &params->params[p->paramid - 1];
+		if (prm == NULL || prm->ptype != p->paramtype || !(prm->pflags & PARAM_FLAG_CONST))
+			return false;
+		return prm->isnull || !pattern_ends_in_escape(DatumGetTextPP(prm->value));
+	}
+	return false;
 }
 
 /* The wrapper for a LIKE-family function, or InvalidOid. */
@@ -179,7 +215,7 @@ guard_mutator(Node *node, GuardContext *cxt)
 
 	if (OidIsValid(funcid) && list_length(args) == 2 &&
 		OidIsValid(wrapper = wrapper_for(funcid, cxt)) &&
-		pattern_is_safe(lsecond(args)) && !const_pattern_invalid(lsecond(args)))
+		pattern_is_safe(lsecond(args)) && rewrite_is_safe(lsecond(args), collid, cxt))
 	{
 		FuncExpr   *f;
 
@@ -231,7 +267,7 @@ tenancy_planner(Query *parse, const char *query_string, int cursorOptions,
 	if (tenancy_leakproof_like && parse->commandType != CMD_UTILITY &&
 		query_tree_walker(parse, guard_needed_walker, NULL, 0))
 	{
-		GuardContext cxt = {InvalidOid, InvalidOid, false};
+		GuardContext cxt = {InvalidOid, InvalidOid, false, boundParams};
 
 		parse = query_tree_mutator(parse, guard_mutator, &cxt, 0);
 	}
@@ -247,42 +283,43 @@ tenancy_planner(Query *parse, const char *query_string, int cursorOptions,
  * client-supplied pattern.
  */
 /*
- * Before any row is looked at: refuse a pattern that is not the query's
- * own (a direct call with a column as the pattern), and raise the
- * built-in's escape error for every row alike, never only for the rows it
- * would have matched.  The checks are made once per call site and
- * execution (fn_extra), when the pattern is a constant or parameter.
+ * Is this call one the guard would have made?  The pattern a constant or
+ * parameter (not a row's value: a direct call, or a SQL function inlined
+ * with a column as its argument), not ending in an escape, the collation
+ * deterministic.  The planner hook only makes such calls; anything else
+ * yields NULL for every row alike and never an error, since an error
+ * raised for some rows would tell whether a hidden row reached the call.
+ * Checked once per call site and execution (fn_extra) when the pattern is
+ * fixed for it.
  */
-static void
-check_pattern(FunctionCallInfo fcinfo, const char *name)
+static bool
+call_is_safe(FunctionCallInfo fcinfo)
 {
 	FmgrInfo   *flinfo = fcinfo->flinfo;
 	Node	   *expr = flinfo ? flinfo->fn_expr : NULL;
-	Node	   *pattern = NULL;
+	Oid			collid = PG_GET_COLLATION();
 
-	if (flinfo && flinfo->fn_extra == (void *) check_pattern)
-		return;
-	if (expr && IsA(expr, FuncExpr) && list_length(((FuncExpr *) expr)->args) == 2)
-		pattern = lsecond(((FuncExpr *) expr)->args);
-	if (expr && (pattern == NULL || !pattern_is_safe(pattern)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("%s accepts only a constant or parameter as its pattern", name),
-				 errdetail("It is LEAKPROOF, so it may run on rows the policy hides; a pattern taken from a row could reveal them."),
-				 errhint("Use the LIKE or ILIKE operator; the planner puts %s in place where it is safe.", name)));
-	if (pattern_ends_in_escape(PG_GETARG_TEXT_PP(1)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_ESCAPE_SEQUENCE),
-				 errmsg("LIKE pattern must not end with escape character"),
-				 errhint("Escape a trailing backslash as \\\\, or give another escape character with ESCAPE.")));
+	if (flinfo && flinfo->fn_extra == (void *) call_is_safe)
+		return true;
 	if (expr)
-		flinfo->fn_extra = (void *) check_pattern;
+	{
+		if (!IsA(expr, FuncExpr) || list_length(((FuncExpr *) expr)->args) != 2 ||
+			!pattern_is_safe(lsecond(((FuncExpr *) expr)->args)))
+			return false;
+	}
+	if (!OidIsValid(collid) || !get_collation_isdeterministic(collid) ||
+		pattern_ends_in_escape(PG_GETARG_TEXT_PP(1)))
+		return false;
+	if (expr)
+		flinfo->fn_extra = (void *) call_is_safe;
+	return true;
 }
 
 Datum
 tenancy_like(PG_FUNCTION_ARGS)
 {
-	check_pattern(fcinfo, "tenancy._like");
+	if (!call_is_safe(fcinfo))
+		PG_RETURN_NULL();
 	return DirectFunctionCall2Coll(textlike, PG_GET_COLLATION(),
 								   PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
 }
@@ -290,7 +327,8 @@ tenancy_like(PG_FUNCTION_ARGS)
 Datum
 tenancy_ilike(PG_FUNCTION_ARGS)
 {
-	check_pattern(fcinfo, "tenancy._ilike");
+	if (!call_is_safe(fcinfo))
+		PG_RETURN_NULL();
 	return DirectFunctionCall2Coll(texticlike, PG_GET_COLLATION(),
 								   PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
 }

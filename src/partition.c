@@ -701,10 +701,12 @@ TenancyPartitionInit(void)
 /*
  * tenancy._run_as_owner(rel regclass, statement text, tenant uuid) RETURNS
  * bigint: run one statement ($1 = tenant, when given) as the owner of rel,
- * the way PostgreSQL runs maintenance on a table (REFRESH MATERIALIZED
- * VIEW, index builds): the owner's user id, a security-restricted
- * operation, and its own FORCE ROW LEVEL SECURITY not applied
- * (SECURITY_NOFORCE_RLS, as for foreign-key checks).  Every statement the
+ * an ordinary or partitioned table that is not temporary, the way
+ * PostgreSQL runs maintenance on a table (REFRESH MATERIALIZED VIEW, index
+ * builds): the owner's user id and a security-restricted operation; for a
+ * row move by a superuser caller (a tenant given), also the owner's own
+ * FORCE ROW LEVEL SECURITY not applied (SECURITY_NOFORCE_RLS, as for
+ * foreign-key checks).  Every statement the
  * extension runs on an application table goes through it (DDL of
  * registration and partitioning, moves, counts): planning a query on the
  * table folds its owner's IMMUTABLE functions in index predicates, and
@@ -727,6 +729,9 @@ tenancy_run_as_owner(PG_FUNCTION_ARGS)
 	Oid			owner;
 	Oid			save_userid;
 	int			save_sec;
+	int			sec;
+	char		relkind;
+	char		relpersistence;
 	int			rc;
 	int64		result;
 	bool		isnull = false;
@@ -743,7 +748,15 @@ tenancy_run_as_owner(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	relkind = ((Form_pg_class) GETSTRUCT(tup))->relkind;
+	relpersistence = ((Form_pg_class) GETSTRUCT(tup))->relpersistence;
 	ReleaseSysCache(tup);
+	if ((relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) ||
+		relpersistence == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an application table", get_rel_name(relid)),
+				 errhint("tenancy._run_as_owner() runs statements on ordinary and partitioned tables only.")));
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	if (!has_privs_of_role(save_userid, owner))
@@ -751,8 +764,16 @@ tenancy_run_as_owner(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", get_rel_name(relid)),
 				 errhint("Ask the table's owner, or a superuser, to run this.")));
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
+	/*
+	 * The owner's FORCE ROW LEVEL SECURITY is set aside only for moving a
+	 * tenant's rows (a tenant given), and only for a superuser caller (the
+	 * extension's SECURITY DEFINER isolate_tenant): the flag holds for
+	 * everything the statement calls, the owner's definer functions too.
+	 */
+	sec = save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION;
+	if (!PG_ARGISNULL(2) && superuser_arg(save_userid))
+		sec |= SECURITY_NOFORCE_RLS;
+	SetUserIdAndSecContext(owner, sec);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (PG_ARGISNULL(2))

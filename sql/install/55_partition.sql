@@ -30,10 +30,17 @@ CREATE FUNCTION tenancy._tables_guard() RETURNS trigger
     AS $$
 DECLARE
     v_owner oid;
+    v_kind  "char";
 BEGIN
     IF TG_OP = 'INSERT' OR NEW.relid <> OLD.relid OR NEW.tenant_column <> OLD.tenant_column
        OR (NEW.partitioned AND NOT OLD.partitioned) THEN
-        SELECT c.relowner INTO v_owner FROM pg_class c WHERE c.oid = NEW.relid;
+        SELECT c.relowner, c.relkind INTO v_owner, v_kind FROM pg_class c WHERE c.oid = NEW.relid;
+        -- (an id no relation has yet would be claimed for whoever creates it)
+        IF v_owner IS NULL OR v_kind NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION 'cannot register % with tenancy: not an existing table', NEW.relid::oid
+                USING ERRCODE = '42809',
+                      HINT = 'Register ordinary or partitioned tables that exist, with tenancy.register_table().';
+        END IF;
         IF NOT pg_has_role(current_user, v_owner, 'USAGE') THEN
             RAISE EXCEPTION 'permission denied to register table % with tenancy', NEW.relid
                 USING ERRCODE = '42501',

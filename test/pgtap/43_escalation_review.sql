@@ -6,7 +6,7 @@
 -- superuser in the spy's log.  Also: the partition step of offboarding is
 -- no way around offboard_tenant.
 BEGIN;
-SELECT plan(12);
+SELECT plan(16);
 SET client_min_messages = warning;
 
 CREATE ROLE regress_tenancy_e43_admin NOLOGIN IN ROLE tenancy_admin;
@@ -120,6 +120,38 @@ SELECT throws_ok($$ SELECT tenancy._partition_remove('regress_e43.lp', 'e4300000
 RESET ROLE;
 SELECT is((SELECT count(*) FROM regress_e43.lp WHERE tenant_id = 'e4300000-0000-4000-8000-000000000001'), 1::bigint,
           '... its rows are still there');
+
+-- 6. tenancy._run_as_owner, which administrators may call ---------------------
+-- It must give nothing SET ROLE would not: no temporary or non-table
+-- relation, and never the owner's FORCE ROW LEVEL SECURITY set aside.
+SET ROLE regress_tenancy_e43_owner;
+CREATE TABLE regress_e43.forced (who name, v int);
+INSERT INTO regress_e43.forced VALUES ('someone_else', 100), ('regress_tenancy_e43_admin', 1);
+ALTER TABLE regress_e43.forced ENABLE ROW LEVEL SECURITY;
+ALTER TABLE regress_e43.forced FORCE ROW LEVEL SECURITY;
+CREATE POLICY mine ON regress_e43.forced USING (who = session_user OR who = current_setting('regress.e43_who', true));
+CREATE FUNCTION regress_e43.forced_count() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+    AS $$ SELECT count(*) FROM regress_e43.forced $$;
+GRANT EXECUTE ON FUNCTION regress_e43.forced_count() TO PUBLIC;
+RESET ROLE;
+SET ROLE regress_tenancy_e43_admin;
+SET regress.e43_who = 'regress_tenancy_e43_admin';
+CREATE TEMP TABLE e43_mine (x int);
+SELECT throws_ok($$ SELECT tenancy._run_as_owner('e43_mine', 'SELECT regress_e43.forced_count()', NULL) $$,
+                 '42809', NULL, '_run_as_owner refuses a temporary table');
+SELECT is(tenancy._run_as_owner('regress_e43.plain', 'SELECT regress_e43.forced_count()', NULL), 1::bigint,
+          '... and as an owner whose privileges the caller has, the owner''s FORCE RLS still applies');
+SELECT throws_ok($$ SELECT tenancy._run_as_owner('tenancy.tenants', 'SELECT 1', NULL) $$,
+                 '42501', NULL, '... and it refuses a table whose owner''s privileges the caller lacks');
+RESET regress.e43_who;
+RESET ROLE;
+
+-- 7. The registry guard and ids no relation has yet ----------------------------
+SET ROLE regress_tenancy_e43_admin;
+SELECT throws_ok($$ INSERT INTO tenancy.tables (relid, tenant_column, partitioned)
+                    SELECT (max(oid::bigint) + 1)::oid::regclass, 'tenant_id', true FROM pg_class $$,
+                 '42809', NULL, 'an administrator cannot claim the id of a table not created yet');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
