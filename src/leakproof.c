@@ -215,7 +215,7 @@ guard_mutator(Node *node, GuardContext *cxt)
 
 	if (OidIsValid(funcid) && list_length(args) == 2 &&
 		OidIsValid(wrapper = wrapper_for(funcid, cxt)) &&
-		pattern_is_safe(lsecond(args)) && rewrite_is_safe(lsecond(args), collid, cxt))
+		rewrite_is_safe(lsecond(args), collid, cxt))
 	{
 		FuncExpr   *f;
 

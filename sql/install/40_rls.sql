@@ -112,7 +112,7 @@ DECLARE
     v_grant  record;
     v_name   text;
     v_alter  text[];
-    v_lend   boolean;
+    v_lend   boolean := false;
 BEGIN
     SELECT * INTO v_class FROM pg_class c WHERE c.oid = _protect.rel;
     SELECT * INTO v_att FROM pg_attribute a
@@ -138,6 +138,7 @@ BEGIN
         v_name := left(v_class.relname || '_' || _protect.col, 51) || '_tenant_fkey';
         v_alter := array_append(v_alter, format('ADD CONSTRAINT %I FOREIGN KEY (%I) REFERENCES tenancy.tenants (id) ON DELETE CASCADE',
                                                 v_name, _protect.col));
+        v_lend := NOT has_column_privilege(v_class.relowner, 'tenancy.tenants', 'id', 'REFERENCES');
     END IF;
     IF NOT v_class.relrowsecurity THEN
         v_alter := array_append(v_alter, 'ENABLE ROW LEVEL SECURITY');
@@ -149,8 +150,6 @@ BEGIN
     -- The foreign key needs REFERENCES on tenancy.tenants (id), which
     -- administrators hold; an owner who is none gets it for this statement.
     IF v_alter IS NOT NULL THEN
-        v_lend := array_to_string(v_alter, ', ') LIKE '%FOREIGN KEY%'
-                  AND NOT has_column_privilege(v_class.relowner, 'tenancy.tenants', 'id', 'REFERENCES');
         IF v_lend THEN
             EXECUTE format('GRANT REFERENCES (id) ON tenancy.tenants TO %s', v_class.relowner::regrole);
         END IF;
